@@ -10,74 +10,90 @@
 namespace jute::detail {
 
 TraceScope::TraceScope() {
-  std::uint64_t used = active_trace_mask();
-  if (~used == 0)
-    throw ValueError("[autodiff] More than 64 nested transformations are active; nest fewer "
-                     "grad/vjp/jvp calls.");
-  bit_ = ~used & (used + 1);  // the lowest free bit
-  active_trace_mask() |= bit_;
+  TraceState& st = trace_state();
+  if (~st.held == 0)
+    throw ValueError(
+        "[autodiff] More than 64 nested transformations are active; nest fewer "
+        "grad/vjp/jvp calls.");
+  id_.bit = ~st.held & (st.held + 1);  // the lowest free bit
+  id_.start = ++st.clock;
+  st.start[std::countr_zero(id_.bit)] = id_.start;
+  st.held |= id_.bit;
+  st.active |= id_.bit;
 }
 
 void TraceScope::stop_recording() {
-  if (recording_) active_trace_mask() &= ~bit_;
+  if (recording_) trace_state().active &= ~id_.bit;
   recording_ = false;
 }
 
-TraceScope::~TraceScope() { stop_recording(); }
+TraceScope::~TraceScope() {
+  stop_recording();
+  trace_state().held &= ~id_.bit;
+}
 
-std::vector<Array> backward(const Array& output, const Array& cotangent,
-                            const std::vector<Array>& inputs, std::uint64_t bit) {
-  auto depends = [bit](const Array& a) { return a.impl()->node && (a.impl()->node->mask & bit); };
+std::vector<Array> backward(const std::vector<Array>& outputs, const std::vector<Array>& cotangents,
+                            const std::vector<Array>& inputs, TraceId trace) {
+  auto node_of = [trace](const Array& a) -> const Node* {
+    const Node* n = a.valid() ? a.impl()->node.get() : nullptr;
+    return (n && (n->mask & trace.bit) && n->serial >= trace.start) ? n : nullptr;
+  };
 
-  // Topological order of the nodes of this trace reachable from the output (iterative DFS).
-  std::vector<Node*> order;
-  if (depends(output)) {
-    std::unordered_set<Node*> seen;
-    std::vector<std::pair<Node*, std::size_t>> stack{{output.impl()->node.get(), 0}};
-    seen.insert(stack.back().first);
+  // Topological order of this trace's nodes reachable from the outputs (iterative post-order
+  // DFS). Each node is paired with an Array that holds it: its output value, passed to the rule.
+  std::vector<std::pair<const Node*, const Array*>> order;
+  std::unordered_set<const Node*> seen;
+  std::vector<std::pair<const Array*, std::size_t>> stack;
+  for (const Array& out : outputs) {
+    if (!node_of(out) || !seen.insert(node_of(out)).second) continue;
+    stack.push_back({&out, 0});
     while (!stack.empty()) {
-      auto& [node, next] = stack.back();
+      auto& [value, next] = stack.back();
+      const Node* node = value->impl()->node.get();
       if (next < node->inputs.size()) {
         const Array& in = node->inputs[next++];
-        Node* child = depends(in) ? in.impl()->node.get() : nullptr;
-        if (child && seen.insert(child).second) stack.push_back({child, 0});
+        if (node_of(in) && seen.insert(node_of(in)).second) stack.push_back({&in, 0});
       } else {
-        order.push_back(node);
+        order.push_back({node, value});
         stack.pop_back();
       }
     }
   }
 
+  std::unordered_map<const Node*, Array> cts;
+  auto accumulate = [&cts](const Node* node, const Array& ct) {
+    auto [slot, fresh] = cts.try_emplace(node, ct);
+    if (!fresh) slot->second = add(slot->second, ct);
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    if (node_of(outputs[i]) && cotangents[i].valid())
+      accumulate(node_of(outputs[i]), cotangents[i].astype(outputs[i].dtype()));
+
   std::unordered_set<const Node*> wanted;
   for (const auto& x : inputs)
-    if (depends(x)) wanted.insert(x.impl()->node.get());
+    if (node_of(x)) wanted.insert(node_of(x));
 
-  std::unordered_map<const Node*, Array> cts;
-  if (!order.empty()) cts[order.back()] = cotangent;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
+    auto [node, value] = *it;
     auto found = cts.find(node);
     if (found == cts.end() || !node->vjp || wanted.count(node)) continue;
-    Array out(node->output.lock());
-    std::vector<Array> in_cts = node->vjp(found->second, node->inputs, out);
-    for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+    std::vector<Array> in_cts = node->vjp(found->second, node->inputs, *value);
+    for (std::size_t i = 0; i < node->inputs.size() && i < in_cts.size(); ++i) {
       const Array& in = node->inputs[i];
-      if (i >= in_cts.size() || !in_cts[i].valid() || !depends(in)) continue;
+      if (!in_cts[i].valid() || !node_of(in)) continue;
       if (in_cts[i].shape() != in.shape())
         throw ShapeError(std::string("[autodiff] The rule of '") + node->op +
                          "' returned a cotangent of shape " + shape_str(in_cts[i].shape()) +
                          " for an input of shape " + shape_str(in.shape()) +
                          "; this is a bug in jute, please report it.");
-      Array ct = in_cts[i].dtype() == in.dtype() ? in_cts[i] : in_cts[i].astype(in.dtype());
-      auto [slot, fresh] = cts.try_emplace(in.impl()->node.get(), ct);
-      if (!fresh) slot->second = add(slot->second, ct);
+      accumulate(node_of(in), in_cts[i].astype(in.dtype()));
     }
   }
 
   std::vector<Array> result;
   result.reserve(inputs.size());
   for (const auto& x : inputs) {
-    auto found = depends(x) ? cts.find(x.impl()->node.get()) : cts.end();
+    auto found = node_of(x) ? cts.find(node_of(x)) : cts.end();
     result.push_back(found != cts.end() ? found->second : zeros_like(x));
   }
   return result;

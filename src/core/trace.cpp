@@ -2,42 +2,53 @@
 
 namespace jute::detail {
 
-std::uint64_t& active_trace_mask() {
-  thread_local std::uint64_t mask = 0;
-  return mask;
+namespace {
+std::shared_ptr<Node> new_node(const char* op, std::uint64_t mask) {
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  node->mask = mask;
+  node->serial = trace_state().clock;
+  return node;
 }
+
+Array with_node(const Array& a, std::shared_ptr<Node> node) {
+  auto impl = std::make_shared<ArrayImpl>(*a.impl());
+  impl->node = std::move(node);
+  return Array(std::shared_ptr<const ArrayImpl>(std::move(impl)));
+}
+}  // namespace
 
 Array record(const char* op, const Array& out, std::vector<Array> inputs, VjpRule rule) {
   std::uint64_t mask = 0;
   for (const auto& in : inputs) mask |= trace_bits(in);
   if (mask == 0 || !is_floating(out.dtype())) return out;
-  auto impl = std::make_shared<ArrayImpl>(*out.impl());
-  auto node = std::make_shared<Node>();
-  node->op = op;
+  // An input no recording trace follows is a constant here: keep its value, not its (stale)
+  // graph, so that graphs of ended traces are freed and never chained into new ones.
+  for (auto& in : inputs)
+    if (in.valid() && in.impl()->node && trace_bits(in) == 0) in = detach(in);
+  auto node = new_node(op, mask);
   node->inputs = std::move(inputs);
   node->vjp = std::move(rule);
-  node->mask = mask;
-  impl->node = std::move(node);
-  impl->node->output = impl;
-  return Array(std::shared_ptr<const ArrayImpl>(std::move(impl)));
+  return with_node(out, std::move(node));
 }
 
 Array make_traced_leaf(const Array& x, std::uint64_t bit) {
-  auto impl = std::make_shared<ArrayImpl>(*x.impl());
-  auto node = std::make_shared<Node>();
-  node->op = "input";
   // A value already traced by an outer transformation stays connected to it through an identity
   // node, so the outer trace sees through the inner one (grad(grad(f)) needs this).
-  node->mask = bit | trace_bits(x);
-  if (trace_bits(x)) {
+  std::uint64_t outer = trace_bits(x);
+  auto node = new_node("input", bit | outer);
+  if (outer) {
     node->inputs = {x};
     node->vjp = [](const Array& g, const std::vector<Array>&, const Array&) {
       return std::vector<Array>{g};
     };
   }
-  impl->node = std::move(node);
-  impl->node->output = impl;
-  return Array(std::shared_ptr<const ArrayImpl>(std::move(impl)));
+  return with_node(x, std::move(node));
+}
+
+Array release(const Array& a) {
+  if (!a.valid() || !a.impl()->node || trace_bits(a) != 0) return a;
+  return detach(a);
 }
 
 }  // namespace jute::detail

@@ -12,17 +12,25 @@
 //     Array out = ...compute...;
 //     if (detail::any_traced(x))
 //       out = detail::record("exp", out, {x}, [](const Array& g, const std::vector<Array>&,
-//                                                const Array& y) { return std::vector<Array>{g * y}; });
+//                                                const Array& y) { return std::vector<Array>{g *
+//                                                y}; });
 //     return out;
 //   }
 //
 // A rule receives the cotangent of the output, the op's inputs and its output, and returns one
 // cotangent per input (a null Array for an input that gets none, e.g. an integer index). Rules are
 // written with public ops, so they are themselves recorded when an outer trace is active — that
-// is what makes grad(grad(f)) work. A rule must not capture the output (that would make a cycle);
-// it receives it as an argument.
+// is what makes grad(grad(f)) work. A rule must be linear in the cotangent (jvp transposes it)
+// and must not capture the output (that would make a cycle); it receives it as an argument.
+//
+// Bits are reused: when a transformation ends its bit is free for the next one, while values it
+// traced may live on (a returned loss, an aux Tree, a vjp function called later). Each node
+// therefore records the thread's trace clock when it was made, and a bit counts only on nodes made
+// after the bit's current owner started; a stale bit from an ended trace is never mistaken for a
+// live one.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,25 +40,46 @@
 
 namespace jute::detail {
 
-using VjpRule = std::function<std::vector<Array>(const Array& cotangent,
-                                                 const std::vector<Array>& inputs,
-                                                 const Array& output)>;
+using VjpRule = std::function<std::vector<Array>(
+    const Array& cotangent, const std::vector<Array>& inputs, const Array& output)>;
 
 struct Node {
   const char* op = "";
-  std::vector<Array> inputs;               // the primal inputs, with their own nodes
-  VjpRule vjp;                             // null for a traced input (a leaf)
-  std::weak_ptr<const ArrayImpl> output;   // alive whenever the node is reachable in a backward pass
-  std::uint64_t mask = 0;                  // the traces this value depends on
+  std::vector<Array> inputs;  // the primal inputs; those no trace follows are stored detached
+  VjpRule vjp;                // null for a traced input (a leaf of its trace)
+  std::uint64_t mask = 0;     // the traces this value depends on
+  std::uint64_t serial = 0;   // the thread's trace clock when the node was made
 };
 
-/// The bits of the traces active on this thread.
-std::uint64_t& active_trace_mask();
+/// The thread-local tracing state.
+struct TraceState {
+  std::uint64_t active = 0;      // bits of the traces that are recording
+  std::uint64_t held = 0;        // bits owned by a live trace (recording or running its backward)
+  std::uint64_t clock = 0;       // ticks when a trace starts
+  std::uint64_t start[64] = {};  // the clock when the current owner of each bit started
+};
+
+inline TraceState& trace_state() {
+  thread_local TraceState state;
+  return state;
+}
+
+/// The bits of the traces recording on this thread.
+inline std::uint64_t& active_trace_mask() { return trace_state().active; }
+
+/// The bits of `node` that name traces still recording (not stale bits of ended traces).
+inline std::uint64_t live_bits(const Node& node) {
+  const TraceState& st = trace_state();
+  std::uint64_t bits = node.mask & st.active;
+  for (std::uint64_t rest = bits; rest != 0; rest &= rest - 1)
+    if (st.start[std::countr_zero(rest)] > node.serial) bits &= ~(rest & (~rest + 1));
+  return bits;
+}
 
 /// The active trace bits `a` carries (0 when untraced or when its traces have ended).
 inline std::uint64_t trace_bits(const Array& a) {
   const auto& impl = a.impl();
-  return (impl && impl->node) ? (impl->node->mask & active_trace_mask()) : 0;
+  return (impl && impl->node) ? live_bits(*impl->node) : 0;
 }
 
 template <class... A>
@@ -71,5 +100,9 @@ Array record(const char* op, const Array& out, std::vector<Array> inputs, VjpRul
 /// the new node is an identity of `x`, so outer traces still see through it; a backward pass of
 /// `bit` stops there (the node carries `bit` but `x` does not).
 Array make_traced_leaf(const Array& x, std::uint64_t bit);
+
+/// `a` without its node when no recording trace follows it (frees an ended trace's graph);
+/// `a` itself otherwise. Transformations pass the values they return through it.
+Array release(const Array& a);
 
 }  // namespace jute::detail

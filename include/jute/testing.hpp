@@ -1,0 +1,5 @@
+// jute/testing.hpp — helpers for testing models and derivatives: includes every header under
+// jute/testing/.
+#pragma once
+
+#include "jute/testing/check_grads.hpp"
