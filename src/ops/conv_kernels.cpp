@@ -1,0 +1,381 @@
+// The convolution kernels: im2col (or the input itself for a plain 1×1 convolution) into a
+// cached buffer, then one BLAS GEMM per feature group; the input gradient is one GEMM per group
+// followed by col2im, the kernel gradient one GEMM per group on im2col(x).
+//
+// Work is done in chunks of output lines (one line = the outputs along the last spatial axis for
+// fixed batch index and outer spatial indices) so that the im2col buffer stays in cache between
+// being written and being read by the GEMM.
+//
+// Index arithmetic, per spatial axis: output o and kernel tap j read the position
+// q = o*stride + j*rhs_dilation - pad_lo of the dilated input, which holds x[q / lhs_dilation]
+// when 0 <= q <= (in-1)*lhs_dilation and q is a multiple of lhs_dilation, and a zero otherwise.
+// The plan below precomputes that once per call, so the hot loops only copy and never test a
+// bound per element: for the outer axes a table per (o, j), for the last axis the run of outputs
+// each tap reads (an arithmetic progression: contiguous without lhs dilation).
+#include "ops/conv_kernels.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <string>
+
+namespace jute::detail {
+
+Shape ConvGeometry::lhs_shape() const {
+  Shape s{batch};
+  s.insert(s.end(), in.begin(), in.end());
+  s.push_back(in_channels);
+  return s;
+}
+Shape ConvGeometry::rhs_shape() const {
+  Shape s = kernel;
+  s.push_back(in_channels / groups);
+  s.push_back(out_channels);
+  return s;
+}
+Shape ConvGeometry::out_shape() const {
+  Shape s{batch};
+  s.insert(s.end(), out.begin(), out.end());
+  s.push_back(out_channels);
+  return s;
+}
+
+namespace {
+
+blasint blas_int(std::int64_t v) {
+  if (v > INT_MAX)
+    throw ValueError("[conv_general_dilated] A GEMM dimension of " + std::to_string(v) +
+                     " exceeds the BLAS integer range; split the batch into smaller pieces.");
+  return static_cast<blasint>(v);
+}
+
+// Row-major C = op(A) @ op(B) + beta * C.
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              blas_int(m), blas_int(n), blas_int(k), 1.0f, a, blas_int(lda), b, blas_int(ldb), beta,
+              c, blas_int(ldc));
+}
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a,
+          std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+          std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              blas_int(m), blas_int(n), blas_int(k), 1.0, a, blas_int(lda), b, blas_int(ldb), beta,
+              c, blas_int(ldc));
+}
+
+/// The outputs first, first+step, ... (count of them) along the last spatial axis that one tap
+/// reads from the input, at input positions ix0, ix0+dix, ...
+struct TapRun {
+  std::int64_t first = 0, step = 1, count = 0, ix0 = 0, dix = 0;
+};
+
+/// About this many elements of im2col buffer per chunk (1 MiB of float32: fits in L2/L3).
+constexpr std::int64_t kChunkElements = std::int64_t{1} << 18;
+
+struct ConvPlan {
+  int D = 0;  // spatial rank
+  std::int64_t C = 0, G = 1, Cg = 0, O = 0, Og = 0;
+  std::int64_t K = 1;                           // taps = prod(kernel)
+  std::int64_t KC = 0;                          // im2col row length = K * C, laid out (G, K, Cg)
+  std::int64_t klast = 1, kouter = 1;           // taps on the last axis / on the outer axes
+  std::int64_t lines = 0, line_len = 0, M = 0;  // output lines, their length, rows in all
+  std::int64_t batch_stride = 0;
+  Shape in_stride;                                     // per spatial axis, in elements
+  Shape out_outer, kernel;                             // outer output sizes, kernel sizes
+  std::vector<std::vector<std::int64_t>> outer_index;  // per outer axis: [o * k + j] -> i or -1
+  std::vector<TapRun> runs;                            // per tap of the last axis
+  bool identity_col = false;  // im2col(x) is x itself (1×1, stride 1, no pad)
+
+  explicit ConvPlan(const ConvGeometry& geo) {
+    D = geo.spatial_rank();
+    C = geo.in_channels;
+    G = geo.groups;
+    Cg = C / G;
+    O = geo.out_channels;
+    Og = O / G;
+    kernel = geo.kernel;
+    for (auto k : geo.kernel) K *= k;
+    KC = K * C;
+    klast = geo.kernel[D - 1];
+    kouter = K / klast;
+    in_stride.assign(D, C);
+    for (int d = D - 2; d >= 0; --d) in_stride[d] = in_stride[d + 1] * geo.in[d + 1];
+    batch_stride = in_stride[0] * geo.in[0];
+    out_outer.assign(geo.out.begin(), geo.out.end() - 1);
+    lines = geo.batch;
+    for (auto o : out_outer) lines *= o;
+    line_len = geo.out[D - 1];
+    M = lines * line_len;
+
+    auto input_index = [&](int d, std::int64_t o, std::int64_t j) -> std::int64_t {
+      std::int64_t q = o * geo.strides[d] + j * geo.rhs_dilation[d] - geo.pad_lo[d];
+      std::int64_t ld = geo.lhs_dilation[d];
+      if (geo.in[d] == 0 || q < 0 || q > (geo.in[d] - 1) * ld || q % ld != 0) return -1;
+      return q / ld;
+    };
+    outer_index.resize(D - 1);
+    for (int d = 0; d < D - 1; ++d) {
+      auto& t = outer_index[d];
+      t.resize(static_cast<std::size_t>(geo.out[d] * geo.kernel[d]));
+      for (std::int64_t o = 0; o < geo.out[d]; ++o)
+        for (std::int64_t j = 0; j < geo.kernel[d]; ++j)
+          t[static_cast<std::size_t>(o * geo.kernel[d] + j)] = input_index(d, o, j);
+    }
+    runs.resize(static_cast<std::size_t>(klast));
+    for (std::int64_t j = 0; j < klast; ++j) {
+      TapRun& r = runs[static_cast<std::size_t>(j)];
+      for (std::int64_t o = 0; o < line_len; ++o) {
+        std::int64_t i = input_index(D - 1, o, j);
+        if (i < 0) continue;
+        if (r.count == 0) {
+          r.first = o;
+          r.ix0 = i;
+        } else if (r.count == 1) {
+          r.step = o - r.first;
+          r.dix = i - r.ix0;
+        }
+        ++r.count;
+      }
+    }
+
+    identity_col = true;
+    for (int d = 0; d < D; ++d)
+      identity_col = identity_col && geo.kernel[d] == 1 && geo.strides[d] == 1 &&
+                     geo.pad_lo[d] == 0 && geo.lhs_dilation[d] == 1 && geo.out[d] == geo.in[d];
+  }
+
+  /// Lines per chunk and the im2col rows that a chunk needs.
+  std::int64_t lines_per_chunk() const {
+    std::int64_t per_line = std::max<std::int64_t>(1, line_len * KC);
+    return std::clamp<std::int64_t>(kChunkElements / per_line, 1, std::max<std::int64_t>(lines, 1));
+  }
+
+  /// The input offset of each outer tap for output line `line` (-1 where the tap reads padding);
+  /// `od` is scratch for the line's outer output indices (D - 1 entries).
+  void line_bases(std::int64_t line, std::int64_t* od, std::int64_t* bases) const {
+    std::int64_t rem = line;
+    for (int d = D - 2; d >= 0; --d) {
+      od[d] = rem % out_outer[d];
+      rem /= out_outer[d];
+    }
+    const std::int64_t n = rem;
+    for (std::int64_t t = 0; t < kouter; ++t) {
+      std::int64_t base = n * batch_stride, tt = t;
+      for (int d = D - 2; d >= 0 && base >= 0; --d) {
+        std::int64_t j = tt % kernel[d];
+        tt /= kernel[d];
+        std::int64_t i = outer_index[d][static_cast<std::size_t>(od[d] * kernel[d] + j)];
+        base = i < 0 ? -1 : base + i * in_stride[d];
+      }
+      bases[t] = base;
+    }
+  }
+};
+
+// ---- im2col / col2im of one output line ------------------------------------------------------
+// The line's im2col rows are `col` (line_len rows of KC). Entry (ow, tap) of group g starts at
+// col + ow*KC + g*K*Cg + tap*Cg and holds Cg channels.
+
+template <class T>
+void zero_entries(const ConvPlan& p, T* dst0, std::int64_t from, std::int64_t to) {
+  if (p.C == 1) {
+    for (std::int64_t ow = from; ow < to; ++ow) dst0[ow * p.KC] = T(0);
+    return;
+  }
+  for (std::int64_t ow = from; ow < to; ++ow)
+    for (std::int64_t g = 0; g < p.G; ++g)
+      std::memset(dst0 + ow * p.KC + g * p.K * p.Cg, 0, static_cast<std::size_t>(p.Cg) * sizeof(T));
+}
+
+template <class T>
+void im2col_line(const ConvPlan& p, const T* x, const std::int64_t* bases, T* col) {
+  for (std::int64_t to = 0; to < p.kouter; ++to) {
+    const std::int64_t base = bases[to];
+    for (std::int64_t kw = 0; kw < p.klast; ++kw) {
+      const std::int64_t tap = to * p.klast + kw;
+      T* dst0 = col + tap * p.Cg;
+      const TapRun& r = p.runs[static_cast<std::size_t>(kw)];
+      const std::int64_t count = base < 0 ? 0 : r.count;
+      if (count == 0 || r.step != 1) {
+        zero_entries(p, dst0, 0, p.line_len);
+      } else {
+        zero_entries(p, dst0, 0, r.first);
+        zero_entries(p, dst0, r.first + count, p.line_len);
+      }
+      if (count == 0) continue;
+      const T* src0 = x + base + r.ix0 * p.C;
+      const std::int64_t sstep = r.dix * p.C, dstep = r.step * p.KC;
+      T* dst = dst0 + r.first * p.KC;
+      if (p.C == 1) {
+        for (std::int64_t t = 0; t < count; ++t) dst[t * dstep] = src0[t * sstep];
+      } else if (p.G == 1) {
+        for (std::int64_t t = 0; t < count; ++t)
+          std::memcpy(dst + t * dstep, src0 + t * sstep, static_cast<std::size_t>(p.C) * sizeof(T));
+      } else {
+        for (std::int64_t t = 0; t < count; ++t)
+          for (std::int64_t g = 0; g < p.G; ++g)
+            std::memcpy(dst + t * dstep + g * p.K * p.Cg, src0 + t * sstep + g * p.Cg,
+                        static_cast<std::size_t>(p.Cg) * sizeof(T));
+      }
+    }
+  }
+}
+
+template <class T>
+void col2im_line(const ConvPlan& p, const T* col, const std::int64_t* bases, T* dx) {
+  for (std::int64_t to = 0; to < p.kouter; ++to) {
+    const std::int64_t base = bases[to];
+    if (base < 0) continue;
+    for (std::int64_t kw = 0; kw < p.klast; ++kw) {
+      const TapRun& r = p.runs[static_cast<std::size_t>(kw)];
+      const std::int64_t tap = to * p.klast + kw;
+      const T* src = col + r.first * p.KC + tap * p.Cg;
+      T* dst0 = dx + base + r.ix0 * p.C;
+      const std::int64_t dstep = r.dix * p.C, sstep = r.step * p.KC;
+      if (p.C == 1) {
+        for (std::int64_t t = 0; t < r.count; ++t) dst0[t * dstep] += src[t * sstep];
+      } else {
+        for (std::int64_t t = 0; t < r.count; ++t)
+          for (std::int64_t g = 0; g < p.G; ++g) {
+            T* d = dst0 + t * dstep + g * p.Cg;
+            const T* s = src + t * sstep + g * p.K * p.Cg;
+            for (std::int64_t c = 0; c < p.Cg; ++c) d[c] += s[c];
+          }
+      }
+    }
+  }
+}
+
+/// Calls f(line0, nlines, col) for each chunk of output lines after filling `col` with their
+/// im2col rows (when `fill`); `col` has room for a chunk.
+template <class T, class F>
+void for_each_chunk(const ConvPlan& p, const T* x, bool fill, F&& f) {
+  const std::int64_t lpc = p.lines_per_chunk();
+  Array colbuf = empty(dtype_of<T>(), {lpc * p.line_len * p.KC});
+  T* col = mutable_data<T>(colbuf);
+  std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
+  for (std::int64_t l0 = 0; l0 < p.lines; l0 += lpc) {
+    const std::int64_t nl = std::min(lpc, p.lines - l0);
+    if (fill)
+      for (std::int64_t l = 0; l < nl; ++l) {
+        p.line_bases(l0 + l, od.data(), bases.data());
+        im2col_line(p, x, bases.data(), col + l * p.line_len * p.KC);
+      }
+    f(l0, nl, col);
+  }
+}
+
+template <class T>
+void forward(const ConvPlan& p, const T* x, const T* w, T* y) {
+  if (p.M == 0 || p.O == 0) return;
+  if (p.K * p.Cg == 0) {
+    std::fill_n(y, p.M * p.O, T(0));
+    return;
+  }
+  if (p.identity_col) {
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(false, false, p.M, p.Og, p.Cg, x + g * p.Cg, p.C, w + g * p.Og, p.O, T(0), y + g * p.Og,
+           p.O);
+    return;
+  }
+  for_each_chunk<T>(p, x, true, [&](std::int64_t l0, std::int64_t nl, const T* col) {
+    const std::int64_t rows = nl * p.line_len;
+    T* yc = y + l0 * p.line_len * p.O;
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(false, false, rows, p.Og, p.K * p.Cg, col + g * p.K * p.Cg, p.KC, w + g * p.Og, p.O,
+           T(0), yc + g * p.Og, p.O);
+  });
+}
+
+template <class T>
+void input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w, T* dx) {
+  if (p.identity_col && p.M > 0 && p.Cg > 0) {
+    if (p.Og == 0) {
+      std::fill_n(dx, dx_size, T(0));
+      return;
+    }
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(false, true, p.M, p.Cg, p.Og, gy + g * p.Og, p.O, w + g * p.Og, p.O, T(0), dx + g * p.Cg,
+           p.C);
+    return;
+  }
+  std::fill_n(dx, dx_size, T(0));
+  if (p.M == 0 || p.O == 0 || p.K * p.Cg == 0) return;
+  std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
+  for_each_chunk<T>(p, nullptr, false, [&](std::int64_t l0, std::int64_t nl, const T* col_c) {
+    T* col = const_cast<T*>(col_c);  // the chunk buffer is ours to write
+    const std::int64_t rows = nl * p.line_len;
+    const T* gc = gy + l0 * p.line_len * p.O;
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(false, true, rows, p.K * p.Cg, p.Og, gc + g * p.Og, p.O, w + g * p.Og, p.O, T(0),
+           col + g * p.K * p.Cg, p.KC);
+    for (std::int64_t l = 0; l < nl; ++l) {
+      p.line_bases(l0 + l, od.data(), bases.data());
+      col2im_line(p, col + l * p.line_len * p.KC, bases.data(), dx);
+    }
+  });
+}
+
+template <class T>
+void kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
+  const std::int64_t rows_all = p.K * p.Cg;
+  if (p.M == 0 || rows_all == 0 || p.O == 0) {
+    std::fill_n(dw, rows_all * p.O, T(0));
+    return;
+  }
+  if (p.identity_col) {
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(true, false, p.Cg, p.Og, p.M, x + g * p.Cg, p.C, gy + g * p.Og, p.O, T(0), dw + g * p.Og,
+           p.O);
+    return;
+  }
+  for_each_chunk<T>(p, x, true, [&](std::int64_t l0, std::int64_t nl, const T* col) {
+    const std::int64_t rows = nl * p.line_len;
+    const T* gc = gy + l0 * p.line_len * p.O;
+    const T beta = l0 == 0 ? T(0) : T(1);
+    for (std::int64_t g = 0; g < p.G; ++g)
+      gemm(true, false, p.K * p.Cg, p.Og, rows, col + g * p.K * p.Cg, p.KC, gc + g * p.Og, p.O,
+           beta, dw + g * p.Og, p.O);
+  });
+}
+
+}  // namespace
+
+void conv_forward_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* w,
+                         void* y) {
+  ConvPlan p(geo);
+  if (dtype == DType::Float32)
+    forward(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
+  else
+    forward(p, static_cast<const double*>(x), static_cast<const double*>(w),
+            static_cast<double*>(y));
+}
+
+void conv_input_grad_kernel(const ConvGeometry& geo, DType dtype, const void* g, const void* w,
+                            void* dx) {
+  ConvPlan p(geo);
+  const std::int64_t n = p.batch_stride * geo.batch;
+  if (dtype == DType::Float32)
+    input_grad(p, n, static_cast<const float*>(g), static_cast<const float*>(w),
+               static_cast<float*>(dx));
+  else
+    input_grad(p, n, static_cast<const double*>(g), static_cast<const double*>(w),
+               static_cast<double*>(dx));
+}
+
+void conv_kernel_grad_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* g,
+                             void* dw) {
+  ConvPlan p(geo);
+  if (dtype == DType::Float32)
+    kernel_grad(p, static_cast<const float*>(x), static_cast<const float*>(g),
+                static_cast<float*>(dw));
+  else
+    kernel_grad(p, static_cast<const double*>(x), static_cast<const double*>(g),
+                static_cast<double*>(dw));
+}
+
+}  // namespace jute::detail

@@ -1,0 +1,354 @@
+#include <doctest/doctest.h>
+#include <rapidcheck.h>
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jute/autodiff.hpp"
+#include "jute/ops.hpp"
+#include "ops/conv_kernels.hpp"
+
+using namespace jute;
+
+namespace {
+
+using Pads = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+std::int64_t numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+/// Row-major multi-index of flat position `flat` in `shape`.
+Shape unravel(std::int64_t flat, const Shape& shape) {
+  Shape idx(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return idx;
+}
+
+std::int64_t ravel(const Shape& idx, const Shape& shape) {
+  std::int64_t flat = 0;
+  for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
+  return flat;
+}
+
+/// The convolution written literally as lax defines it: insert lhs_dilation-1 zeros between
+/// input elements, pad (negative pads crop), then slide the rhs-dilated kernel with the strides.
+std::vector<double> reference_conv(const std::vector<double>& x, const Shape& xs,
+                                   const std::vector<double>& w, const Shape& ws,
+                                   const Shape& strides, const Pads& pads, const Shape& ldil,
+                                   const Shape& rdil, std::int64_t G, Shape& out_shape) {
+  const std::size_t D = xs.size() - 2;
+  const std::int64_t C = xs.back(), O = ws.back(), Cg = C / G, Og = O / G;
+  Shape ds = xs;  // dilated
+  for (std::size_t d = 0; d < D; ++d)
+    ds[d + 1] = xs[d + 1] == 0 ? 0 : (xs[d + 1] - 1) * ldil[d] + 1;
+  std::vector<double> xd(static_cast<std::size_t>(numel(ds)), 0.0);
+  for (std::int64_t f = 0; f < numel(xs); ++f) {
+    Shape i = unravel(f, xs);
+    for (std::size_t d = 0; d < D; ++d) i[d + 1] *= ldil[d];
+    xd[static_cast<std::size_t>(ravel(i, ds))] = x[static_cast<std::size_t>(f)];
+  }
+  Shape ps = ds;  // padded
+  for (std::size_t d = 0; d < D; ++d) ps[d + 1] = ds[d + 1] + pads[d].first + pads[d].second;
+  std::vector<double> xp(static_cast<std::size_t>(numel(ps)), 0.0);
+  for (std::int64_t f = 0; f < numel(ps); ++f) {
+    Shape i = unravel(f, ps);
+    bool inside = true;
+    for (std::size_t d = 0; d < D; ++d) {
+      i[d + 1] -= pads[d].first;
+      inside = inside && i[d + 1] >= 0 && i[d + 1] < ds[d + 1];
+    }
+    if (inside) xp[static_cast<std::size_t>(f)] = xd[static_cast<std::size_t>(ravel(i, ds))];
+  }
+  out_shape = {xs[0]};
+  for (std::size_t d = 0; d < D; ++d) {
+    std::int64_t eff = (ws[d] - 1) * rdil[d] + 1;
+    out_shape.push_back(ps[d + 1] < eff ? 0 : (ps[d + 1] - eff) / strides[d] + 1);
+  }
+  out_shape.push_back(O);
+  Shape taps(ws.begin(), ws.end() - 2);
+  taps.push_back(Cg);
+  std::vector<double> out(static_cast<std::size_t>(numel(out_shape)), 0.0);
+  for (std::int64_t f = 0; f < numel(out_shape); ++f) {
+    Shape o = unravel(f, out_shape);
+    const std::int64_t oc = o.back(), g = oc / Og;
+    double acc = 0;
+    for (std::int64_t t = 0; t < numel(taps); ++t) {
+      Shape j = unravel(t, taps);
+      Shape xi{o[0]};
+      for (std::size_t d = 0; d < D; ++d) xi.push_back(o[d + 1] * strides[d] + j[d] * rdil[d]);
+      xi.push_back(g * Cg + j.back());
+      Shape wi(j.begin(), j.end());
+      wi.push_back(oc);
+      acc +=
+          xp[static_cast<std::size_t>(ravel(xi, ps))] * w[static_cast<std::size_t>(ravel(wi, ws))];
+    }
+    out[static_cast<std::size_t>(f)] = acc;
+  }
+  return out;
+}
+
+/// lax.padtype_to_pads for SAME, written out for the tests.
+Pads same_pads(const Shape& in, const Shape& eff_window, const Shape& strides) {
+  Pads p;
+  for (std::size_t d = 0; d < in.size(); ++d) {
+    std::int64_t out = (in[d] + strides[d] - 1) / strides[d];
+    std::int64_t total = std::max<std::int64_t>((out - 1) * strides[d] + eff_window[d] - in[d], 0);
+    p.push_back({total / 2, total - total / 2});
+  }
+  return p;
+}
+
+/// A random convolution configuration (small: the reference is slow).
+struct ConvCase {
+  Shape xs, ws, strides, ldil, rdil;
+  int pad_kind = 0;  // 0 SAME, 1 VALID, 2 explicit
+  Pads explicit_pads;
+  std::int64_t G = 1;
+
+  Padding padding() const {
+    if (pad_kind == 0) return Padding::same();
+    if (pad_kind == 1) return Padding::valid();
+    return Padding(explicit_pads);
+  }
+  Pads resolved() const {
+    const std::size_t D = xs.size() - 2;
+    if (pad_kind == 1) return Pads(D, {0, 0});
+    if (pad_kind == 2) return explicit_pads;
+    Shape in(xs.begin() + 1, xs.end() - 1), eff;
+    for (std::size_t d = 0; d < D; ++d) eff.push_back((ws[d] - 1) * rdil[d] + 1);
+    return same_pads(in, eff, strides);
+  }
+  bool valid_padding() const {
+    const Pads p = resolved();
+    for (std::size_t d = 0; d + 2 < xs.size(); ++d)
+      if ((xs[d + 1] - 1) * ldil[d] + 1 + p[d].first + p[d].second < 0) return false;
+    return true;
+  }
+  Array conv(const Array& x, const Array& w) const {
+    return conv_general_dilated(x, w, strides, padding(), ldil, rdil, G);
+  }
+  detail::ConvGeometry geometry() const {
+    return detail::make_conv_geometry(xs, ws, strides, padding(), ldil, rdil, G);
+  }
+};
+
+ConvCase gen_case(int max_spatial_rank = 3) {
+  ConvCase c;
+  const int D = *rc::gen::inRange(1, max_spatial_rank + 1);
+  c.G = *rc::gen::inRange<std::int64_t>(1, 4);
+  const std::int64_t Cg = *rc::gen::inRange<std::int64_t>(1, 4);
+  const std::int64_t Og = *rc::gen::inRange<std::int64_t>(1, 4);
+  c.xs = {*rc::gen::inRange<std::int64_t>(1, 3)};
+  c.ws.clear();
+  const std::int64_t max_in = D == 3 ? 5 : 8;
+  for (int d = 0; d < D; ++d) {
+    c.xs.push_back(*rc::gen::inRange<std::int64_t>(1, max_in));
+    c.ws.push_back(*rc::gen::inRange<std::int64_t>(1, 4));
+    c.strides.push_back(*rc::gen::inRange<std::int64_t>(1, 4));
+    c.ldil.push_back(*rc::gen::inRange<std::int64_t>(1, 3));
+    c.rdil.push_back(*rc::gen::inRange<std::int64_t>(1, 3));
+    c.explicit_pads.push_back(
+        {*rc::gen::inRange<std::int64_t>(-2, 4), *rc::gen::inRange<std::int64_t>(-2, 4)});
+  }
+  c.xs.push_back(Cg * c.G);
+  c.ws.push_back(Cg);
+  c.ws.push_back(Og * c.G);
+  c.pad_kind = *rc::gen::inRange(0, 3);
+  return c;
+}
+
+/// Small integers as doubles: every sum of products is exact, in float32 and float64 alike.
+std::vector<double> gen_ints(const Shape& s) {
+  return *rc::gen::container<std::vector<double>>(
+      static_cast<std::size_t>(numel(s)),
+      rc::gen::map(rc::gen::inRange(-4, 5), [](int v) { return static_cast<double>(v); }));
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("conv") {
+  TEST_CASE("conv: Padding resolves as lax.padtype_to_pads") {
+    // SAME: out = ceil(in / stride), total = max((out-1)*stride + window - in, 0), low = total/2.
+    using P = Pads;
+    CHECK(Padding::same().resolve({28, 28}, {3, 3}, {1, 1}) == P{{1, 1}, {1, 1}});
+    CHECK(Padding("SAME").resolve({5}, {4}, {1}) == P{{1, 2}});
+    CHECK(Padding("same").resolve({7}, {3}, {2}) == P{{1, 1}});
+    CHECK(Padding::same().resolve({8}, {3}, {2}) == P{{0, 1}});
+    CHECK(Padding::same().resolve({4}, {1}, {3}) == P{{0, 0}});
+    CHECK(Padding::same().resolve({2}, {5}, {1}) == P{{2, 2}});
+    CHECK(Padding::valid().resolve({9, 9}, {3, 2}, {2, 1}) == P{{0, 0}, {0, 0}});
+    CHECK(Padding(P{{2, -1}}).resolve({9}, {3}, {2}) == P{{2, -1}});
+    CHECK(Padding(P{{1, 1}}).kind() == Padding::Kind::Explicit);
+    CHECK_THROWS_AS(Padding("FULL"), ValueError);
+    CHECK(message_of([] { Padding("FULL"); }).rfind("[Padding] Unknown padding \"FULL\"", 0) == 0);
+    CHECK_THROWS_AS(Padding(P{{1, 1}}).resolve({4, 4}, {3, 3}, {1, 1}), ShapeError);
+  }
+
+  TEST_CASE("conv: known values (Flax and lax tests)") {
+    // Flax Conv 1-D: kernel (3,3,4) of ones on ones(1,8,3), VALID → 9 everywhere.
+    Array y = conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}));
+    CHECK(y.shape() == Shape{1, 6, 4});
+    CHECK(y.to_vector<float>() == std::vector<float>(24, 9.f));
+    // Grouped: ones(1,8,4) with kernel (3,2,4) of ones, 2 groups → 6 (Flax adds bias 1 → 7).
+    Array yg = conv_general_dilated(ones({1, 8, 4}), ones({3, 2, 4}), {}, "VALID", {}, {}, 2);
+    CHECK(yg.shape() == Shape{1, 6, 4});
+    CHECK(yg.to_vector<float>() == std::vector<float>(24, 6.f));
+    // [1..5] * [1,2,1], SAME and stride 2 VALID.
+    Array x = Array::from_vector(std::vector<float>{1, 2, 3, 4, 5}, {1, 5, 1});
+    Array k = Array::from_vector(std::vector<float>{1, 2, 1}, {3, 1, 1});
+    CHECK(conv_general_dilated(x, k, {1}, "SAME").to_vector<float>() ==
+          std::vector<float>{4, 8, 12, 16, 14});
+    CHECK(conv_general_dilated(x, k, {2}, "VALID").to_vector<float>() == std::vector<float>{8, 16});
+    // Transposed (lhs dilation 2): [1,0,2,0,3,0,4,0,5] * [1,2,1] VALID.
+    CHECK(conv_general_dilated(x, k, {}, "VALID", {2}).to_vector<float>() ==
+          std::vector<float>{3, 4, 5, 6, 7, 8, 9});
+    // Atrous (rhs dilation 2): taps 0, 2, 4 of [1..5] → 1 + 2*3 + 5.
+    CHECK(conv_general_dilated(x, k, {}, "VALID", {}, {2}).to_vector<float>() ==
+          std::vector<float>{12});
+    // Negative padding crops: (-1, -1) leaves [2,3,4] → 2 + 6 + 4.
+    CHECK(conv_general_dilated(x, k, {}, Pads{{-1, -1}}).to_vector<float>() ==
+          std::vector<float>{12});
+    // Float64 stays float64.
+    Array y64 = conv_general_dilated(x.astype(float64), k.astype(float64), {1}, "SAME");
+    CHECK(y64.dtype() == float64);
+    CHECK(y64.to_vector<double>() == std::vector<double>{4, 8, 12, 16, 14});
+    // Mixed float dtypes promote.
+    CHECK(conv_general_dilated(x, k.astype(float64), {1}, "SAME").dtype() == float64);
+  }
+
+  TEST_CASE("conv: 2-D SAME 3x3 on a ramp matches hand-computed sums") {
+    // 3x3 ones kernel, SAME: each output is the sum of its in-bounds 3x3 neighbourhood.
+    Array x = arange(0.0, 9.0, 1.0).astype(float32);
+    x = Array::from_vector(x.to_vector<float>(), {1, 3, 3, 1});
+    Array y = conv_general_dilated(x, ones({3, 3, 1, 1}), {1, 1}, "SAME");
+    CHECK(y.to_vector<float>() == std::vector<float>{8, 15, 12, 21, 36, 27, 20, 33, 24});
+    // A 1x1 convolution is a matmul over channels (the im2col-free path).
+    Array xc = Array::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {1, 1, 2, 3});
+    Array w = Array::from_vector(std::vector<float>{1, 0, 0, 1, 1, 1}, {1, 1, 3, 2});
+    CHECK(conv_general_dilated(xc, w).to_vector<float>() == std::vector<float>{4, 5, 10, 11});
+  }
+
+  TEST_CASE("conv: empty sizes") {
+    // A padded input smaller than the window gives an empty output, as lax.
+    CHECK(conv_general_dilated(ones({2, 2, 3}), ones({3, 3, 4})).shape() == Shape{2, 0, 4});
+    CHECK(conv_general_dilated(ones({0, 5, 3}), ones({3, 3, 4})).shape() == Shape{0, 3, 4});
+    Array y0 = conv_general_dilated(ones({1, 5, 0}), ones({2, 0, 4}));
+    CHECK(y0.shape() == Shape{1, 4, 4});
+    CHECK(y0.to_vector<float>() == std::vector<float>(16, 0.f));
+    CHECK(conv_general_dilated(ones({1, 5, 2}), ones({2, 2, 0})).shape() == Shape{1, 4, 0});
+  }
+
+  TEST_CASE("conv: error paths") {
+    auto msg = [](auto f) { return message_of(f); };
+    CHECK_THROWS_AS(conv_general_dilated(ones({8, 3}), ones({3, 3, 4})), ShapeError);
+    CHECK(msg([] {
+            conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 3, 4}));
+          }) ==
+          "[conv_general_dilated] lhs with shape (1,8,3) and rhs with shape (3,3,3,4) must have "
+          "the same rank (rhs is (spatial..., in_channels, out_channels)).");
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 2, 4})), ShapeError);
+    std::string m = msg([] { conv_general_dilated(ones({1, 8, 3}), ones({3, 2, 4})); });
+    CHECK(m.rfind("[conv_general_dilated] lhs with shape (1,8,3) has 3 input channels but rhs "
+                  "with shape (3,2,4)",
+                  0) == 0);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 4}), ones({3, 2, 3}), {}, "VALID", {}, {}, 2),
+                    ShapeError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 1, 4}), {}, "VALID", {}, {}, 2),
+                    ShapeError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {}, "VALID", {}, {}, 0),
+                    ValueError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {1, 1}), ShapeError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {0}), ValueError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {}, "VALID", {0}),
+                    ValueError);
+    CHECK_THROWS_AS(
+        conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {}, Pads{{1, 1}, {1, 1}}),
+        ShapeError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}), {}, Pads{{-5, -4}}),
+                    ValueError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}), ones({0, 3, 4})), ShapeError);
+    CHECK_THROWS_AS(conv_general_dilated(ones({1, 8, 3}, int32), ones({3, 3, 4})), DtypeError);
+    CHECK(msg([] {
+            conv_general_dilated(ones({1, 8, 3}), ones({3, 3, 4}, int32));
+          }).rfind("[conv_general_dilated] Operands of dtype int32 are not supported", 0) == 0);
+  }
+
+  TEST_CASE("conv: matches the literal lax definition on random configurations") {
+    CHECK(rc::check("fast conv == reference", [] {
+      ConvCase c = gen_case();
+      if (!c.valid_padding()) {
+        RC_ASSERT_THROWS_AS(c.conv(zeros(c.xs), zeros(c.ws)), ValueError);
+        return;
+      }
+      const auto xv = gen_ints(c.xs), wv = gen_ints(c.ws);
+      Shape out_shape;
+      const auto expected = reference_conv(xv, c.xs, wv, c.ws, c.strides, c.resolved(), c.ldil,
+                                           c.rdil, c.G, out_shape);
+      for (DType t : {float32, float64}) {
+        Array y = c.conv(Array::from_vector(xv, c.xs, t), Array::from_vector(wv, c.ws, t));
+        RC_ASSERT(y.shape() == out_shape);
+        RC_ASSERT(y.dtype() == t);
+        RC_ASSERT(y.to_vector<double>() == expected);
+      }
+    }));
+  }
+
+  TEST_CASE("conv: larger 2-D convolutions (several im2col chunks) match the reference") {
+    // 3x3 SAME with 32 input channels over a batch: the im2col buffer needs several chunks.
+    for (auto [xs, ws, pads] : std::vector<std::tuple<Shape, Shape, Pads>>{
+             {{4, 20, 20, 32}, {3, 3, 32, 8}, {{1, 1}, {1, 1}}},
+             {{3, 17, 9, 5}, {5, 2, 5, 6}, {{2, 3}, {0, 1}}}}) {
+      std::vector<double> xv(static_cast<std::size_t>(numel(xs))),
+          wv(static_cast<std::size_t>(numel(ws)));
+      for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<double>(int(i * 7 % 9) - 4);
+      for (std::size_t i = 0; i < wv.size(); ++i) wv[i] = static_cast<double>(int(i * 5 % 7) - 3);
+      Shape out_shape;
+      auto expected = reference_conv(xv, xs, wv, ws, {1, 1}, pads, {1, 1}, {1, 1}, 1, out_shape);
+      Array y = conv_general_dilated(Array::from_vector(xv, xs), Array::from_vector(wv, ws), {1, 1},
+                                     pads);
+      CHECK(y.shape() == out_shape);
+      CHECK(y.to_vector<double>() == expected);
+    }
+  }
+
+  TEST_CASE("conv: input and kernel gradients are the transposes of the convolution") {
+    // <g, conv(x, w)> = <conv_input_grad(g, w), x> = <conv_kernel_grad(x, g), w>, exactly with
+    // small integers.
+    CHECK(rc::check("adjoint identities", [] {
+      ConvCase c = gen_case();
+      RC_PRE(c.valid_padding());
+      const auto geo = c.geometry();
+      const auto xv = gen_ints(c.xs), wv = gen_ints(c.ws), gv = gen_ints(geo.out_shape());
+      for (DType t : {float32, float64}) {
+        Array x = Array::from_vector(xv, c.xs, t), w = Array::from_vector(wv, c.ws, t);
+        Array g = Array::from_vector(gv, geo.out_shape(), t);
+        const double lhs = dot(gv, detail::conv_forward(x, w, geo).to_vector<double>());
+        RC_ASSERT(dot(detail::conv_input_grad(g, w, geo).to_vector<double>(), xv) == lhs);
+        RC_ASSERT(dot(detail::conv_kernel_grad(x, g, geo).to_vector<double>(), wv) == lhs);
+      }
+    }));
+  }
+}
