@@ -1,0 +1,222 @@
+#include <doctest/doctest.h>
+#include <rapidcheck.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jute/autodiff.hpp"
+#include "jute/ops.hpp"
+
+using namespace jute;
+
+namespace {
+
+using Pads = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+std::int64_t numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Shape unravel(std::int64_t flat, const Shape& shape) {
+  Shape idx(shape.size());
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  return idx;
+}
+
+std::int64_t ravel(const Shape& idx, const Shape& shape) {
+  std::int64_t flat = 0;
+  for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
+  return flat;
+}
+
+/// A random reduce_window configuration.
+struct PoolCase {
+  Shape xs, window, strides;
+  int pad_kind = 0;  // 0 SAME, 1 VALID, 2 explicit
+  Pads explicit_pads;
+
+  Padding padding() const {
+    if (pad_kind == 0) return Padding::same();
+    if (pad_kind == 1) return Padding::valid();
+    return Padding(explicit_pads);
+  }
+  Pads resolved() const {
+    if (pad_kind == 1) return Pads(xs.size(), {0, 0});
+    if (pad_kind == 2) return explicit_pads;
+    Pads p;  // lax.padtype_to_pads, SAME
+    for (std::size_t d = 0; d < xs.size(); ++d) {
+      std::int64_t out = (xs[d] + strides[d] - 1) / strides[d];
+      std::int64_t total = std::max<std::int64_t>((out - 1) * strides[d] + window[d] - xs[d], 0);
+      p.push_back({total / 2, total - total / 2});
+    }
+    return p;
+  }
+  bool valid_padding() const {
+    const Pads p = resolved();
+    for (std::size_t d = 0; d < xs.size(); ++d)
+      if (xs[d] + p[d].first + p[d].second < 0) return false;
+    return true;
+  }
+  Array pool(const Array& x, ReduceOp op) const {
+    return reduce_window(x, op, window, strides, padding());
+  }
+};
+
+PoolCase gen_pool_case() {
+  PoolCase c;
+  const int r = *rc::gen::inRange(1, 5);
+  for (int d = 0; d < r; ++d) {
+    c.xs.push_back(*rc::gen::inRange<std::int64_t>(0, 6));
+    c.window.push_back(*rc::gen::inRange<std::int64_t>(1, 4));
+    c.strides.push_back(*rc::gen::inRange<std::int64_t>(1, 4));
+    c.explicit_pads.push_back(
+        {*rc::gen::inRange<std::int64_t>(-1, 3), *rc::gen::inRange<std::int64_t>(-1, 3)});
+  }
+  c.pad_kind = *rc::gen::inRange(0, 3);
+  return c;
+}
+
+/// lax.reduce_window written literally: pad with the identity (-inf or 0), reduce every window.
+/// With `argmax`, also the flat input position of each window's first maximum (-1 when the
+/// window is all padding).
+std::vector<double> reference_pool(const std::vector<double>& x, const PoolCase& c, ReduceOp op,
+                                   Shape& out_shape, std::vector<std::int64_t>* argmax = nullptr) {
+  const Pads pads = c.resolved();
+  const std::size_t r = c.xs.size();
+  out_shape.clear();
+  for (std::size_t d = 0; d < r; ++d) {
+    std::int64_t padded = c.xs[d] + pads[d].first + pads[d].second;
+    out_shape.push_back(padded < c.window[d] ? 0 : (padded - c.window[d]) / c.strides[d] + 1);
+  }
+  std::vector<double> out(static_cast<std::size_t>(numel(out_shape)));
+  if (argmax) argmax->assign(out.size(), -1);
+  for (std::int64_t f = 0; f < numel(out_shape); ++f) {
+    const Shape o = unravel(f, out_shape);
+    double acc = op == ReduceOp::Max ? -std::numeric_limits<double>::infinity() : 0.0;
+    std::int64_t best = -1;
+    for (std::int64_t t = 0; t < numel(c.window); ++t) {
+      Shape i = unravel(t, c.window);
+      bool inside = true;
+      for (std::size_t d = 0; d < r; ++d) {
+        i[d] += o[d] * c.strides[d] - pads[d].first;
+        inside = inside && i[d] >= 0 && i[d] < c.xs[d];
+      }
+      if (!inside) continue;  // padding: the identity
+      const std::int64_t src = ravel(i, c.xs);
+      const double v = x[static_cast<std::size_t>(src)];
+      if (op == ReduceOp::Sum) {
+        acc += v;
+      } else if (best < 0 || v > acc) {
+        acc = v;
+        best = src;
+      }
+    }
+    out[static_cast<std::size_t>(f)] = acc;
+    if (argmax) (*argmax)[static_cast<std::size_t>(f)] = best;
+  }
+  return out;
+}
+
+std::vector<double> gen_values(const Shape& s) {
+  return *rc::gen::container<std::vector<double>>(
+      static_cast<std::size_t>(numel(s)),
+      rc::gen::map(rc::gen::inRange(-9, 10), [](int v) { return static_cast<double>(v); }));
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_SUITE("pool") {
+  TEST_CASE("pool: known values (Flax tests)") {
+    Array x = Array::from_vector(arange(9).to_vector<float>(), {1, 3, 3, 1});
+    Array y = reduce_window(x, ReduceOp::Max, {1, 2, 2, 1}, {1, 1, 1, 1});
+    CHECK(y.shape() == Shape{1, 2, 2, 1});
+    CHECK(y.to_vector<float>() == std::vector<float>{4, 5, 7, 8});
+    Array s = reduce_window(full({1, 3, 3, 1}, 2.0), ReduceOp::Sum, {1, 2, 2, 1});
+    CHECK(s.to_vector<float>() == std::vector<float>(4, 8.f));
+    // SAME pads with -inf for max and 0 for sum: a 3x3 window, stride 1, on 3x3.
+    Array m = reduce_window(x, ReduceOp::Max, {1, 3, 3, 1}, {}, "SAME");
+    CHECK(m.to_vector<float>() == std::vector<float>{4, 5, 5, 7, 8, 8, 7, 8, 8});
+    Array t = reduce_window(x, ReduceOp::Sum, {1, 3, 3, 1}, {}, "SAME");
+    CHECK(t.to_vector<float>() == std::vector<float>{8, 15, 12, 21, 36, 27, 20, 33, 24});
+    // 2x2 stride 2 (the common pooling) on 4x4 with two channels.
+    Array x4 = Array::from_vector(arange(32).to_vector<float>(), {1, 4, 4, 2});
+    Array p = reduce_window(x4, ReduceOp::Max, {1, 2, 2, 1}, {1, 2, 2, 1});
+    CHECK(p.to_vector<float>() == std::vector<float>{10, 11, 14, 15, 26, 27, 30, 31});
+    Array q = reduce_window(x4, ReduceOp::Sum, {1, 2, 2, 1}, {1, 2, 2, 1});
+    CHECK(q.to_vector<float>() == std::vector<float>{20, 24, 36, 40, 84, 88, 100, 104});
+    // Integers: max and (wrapping) sums in the operand's dtype.
+    Array xi = reduce_window(arange(6), ReduceOp::Sum, {2}, {2});
+    CHECK(xi.dtype() == int32);
+    CHECK(xi.to_vector<int>() == std::vector<int>{1, 5, 9});
+    // A window wholly in the padding gives the identity.
+    Array e = reduce_window(Array({1.f, 2.f}), ReduceOp::Max, {1}, {}, Pads{{1, 0}});
+    CHECK(std::isinf(e.to_vector<float>()[0]));
+    CHECK(e.to_vector<float>()[1] == 1.f);
+    // NaN propagates through max.
+    Array n = reduce_window(Array({1.f, std::nanf(""), 3.f}), ReduceOp::Max, {2});
+    CHECK(std::isnan(n.to_vector<float>()[0]));
+    CHECK(std::isnan(n.to_vector<float>()[1]));
+  }
+
+  TEST_CASE("pool: error paths") {
+    Array x = zeros({1, 4, 4, 1});
+    CHECK_THROWS_AS(reduce_window(x, ReduceOp::Max, {2, 2}), ShapeError);
+    CHECK(message_of([&] {
+            reduce_window(x, ReduceOp::Max, {2, 2});
+          }) ==
+          "[reduce_window] window (2,2) has 2 entries but the operand with shape (1,4,4,1) has 4 "
+          "axes; give one entry per axis.");
+    CHECK_THROWS_AS(reduce_window(x, ReduceOp::Max, {1, 2, 2, 1}, {2, 2}), ShapeError);
+    CHECK_THROWS_AS(reduce_window(x, ReduceOp::Sum, {1, 0, 2, 1}), ValueError);
+    CHECK_THROWS_AS(reduce_window(x, ReduceOp::Sum, {1, 2, 2, 1}, {1, 0, 1, 1}), ValueError);
+    CHECK_THROWS_AS(reduce_window(x, ReduceOp::Sum, {1, 2, 2, 1}, {}, Pads{{0, 0}}), ShapeError);
+    CHECK_THROWS_AS(
+        reduce_window(x, ReduceOp::Sum, {1, 2, 2, 1}, {}, Pads{{0, 0}, {-5, 0}, {0, 0}, {0, 0}}),
+        ValueError);
+    CHECK_THROWS_AS(reduce_window(zeros({2, 2}, bool_), ReduceOp::Max, {1, 1}), DtypeError);
+  }
+
+  TEST_CASE("pool: matches the literal lax definition on random configurations") {
+    CHECK(rc::check("reduce_window == reference", [] {
+      PoolCase c = gen_pool_case();
+      const ReduceOp op = *rc::gen::element(ReduceOp::Max, ReduceOp::Sum);
+      if (!c.valid_padding()) {
+        RC_ASSERT_THROWS_AS(c.pool(zeros(c.xs), op), ValueError);
+        return;
+      }
+      const auto xv = gen_values(c.xs);
+      Shape out_shape;
+      const auto expected = reference_pool(xv, c, op, out_shape);
+      for (DType t : {float32, float64, int32}) {
+        Array y = c.pool(Array::from_vector(xv, c.xs, t), op);
+        RC_ASSERT(y.shape() == out_shape);
+        RC_ASSERT(y.dtype() == t);
+        if (t == int32) {
+          auto e = expected;  // the identity of max is the dtype's lowest value
+          for (auto& v : e)
+            if (std::isinf(v)) v = std::numeric_limits<std::int32_t>::lowest();
+          RC_ASSERT(y.to_vector<double>() == e);
+        } else {
+          RC_ASSERT(y.to_vector<double>() == expected);
+        }
+      }
+    }));
+  }
+}
