@@ -89,6 +89,12 @@ struct ConvPlan {
   std::vector<std::vector<std::int64_t>> outer_index;  // per outer axis: [o * k + j] -> i or -1
   std::vector<TapRun> runs;                            // per tap of the last axis
   bool identity_col = false;  // im2col(x) is x itself (1×1, stride 1, no pad)
+  // The common case (one group, no dilation on the last axis): the taps of one output along the
+  // last axis read klast*C contiguous inputs into klast*C contiguous im2col entries, so they are
+  // copied in one piece for the outputs in [inner_lo, inner_hi), whose taps are all inside.
+  bool contiguous_taps = false;
+  std::int64_t inner_lo = 0, inner_hi = 0;
+  std::int64_t in_last = 0, stride_last = 1, pad_last = 0;
 
   explicit ConvPlan(const ConvGeometry& geo) {
     D = geo.spatial_rank();
@@ -142,6 +148,15 @@ struct ConvPlan {
       }
     }
 
+    in_last = geo.in[D - 1];
+    stride_last = geo.strides[D - 1];
+    pad_last = geo.pad_lo[D - 1];
+    contiguous_taps = G == 1 && geo.lhs_dilation[D - 1] == 1 && geo.rhs_dilation[D - 1] == 1;
+    // Outputs whose first tap is at >= 0 and whose last tap is at <= in - 1.
+    inner_lo = std::min(line_len, (std::max<std::int64_t>(pad_last, 0) + stride_last - 1) / stride_last);
+    inner_hi = in_last - klast + pad_last < 0 ? 0 : (in_last - klast + pad_last) / stride_last + 1;
+    inner_hi = std::clamp(inner_hi, inner_lo, line_len);
+
     identity_col = true;
     for (int d = 0; d < D; ++d)
       identity_col = identity_col && geo.kernel[d] == 1 && geo.strides[d] == 1 &&
@@ -189,6 +204,72 @@ void zero_entries(const ConvPlan& p, T* dst0, std::int64_t from, std::int64_t to
   for (std::int64_t ow = from; ow < to; ++ow)
     for (std::int64_t g = 0; g < p.G; ++g)
       std::memset(dst0 + ow * p.KC + g * p.K * p.Cg, 0, static_cast<std::size_t>(p.Cg) * sizeof(T));
+}
+
+template <class T>
+inline void copy_run(T* dst, const T* src, std::int64_t n) {
+  if (n >= 16) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+  else
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+template <class T>
+inline void add_run(T* dst, const T* src, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+/// im2col of one line when `contiguous_taps`: per outer tap, one copy of klast*C per output in
+/// the interior, and tap by tap at the edges.
+template <class T>
+void im2col_line_contiguous(const ConvPlan& p, const T* x, const std::int64_t* bases, T* col) {
+  const std::int64_t C = p.C, KWC = p.klast * C;
+  for (std::int64_t to = 0; to < p.kouter; ++to) {
+    const std::int64_t base = bases[to];
+    T* dst0 = col + to * KWC;
+    if (base < 0) {
+      for (std::int64_t ow = 0; ow < p.line_len; ++ow)
+        std::memset(dst0 + ow * p.KC, 0, static_cast<std::size_t>(KWC) * sizeof(T));
+      continue;
+    }
+    const T* src0 = x + base;
+    auto edge = [&](std::int64_t ow) {
+      const std::int64_t start = ow * p.stride_last - p.pad_last;
+      T* dst = dst0 + ow * p.KC;
+      for (std::int64_t kw = 0; kw < p.klast; ++kw) {
+        const std::int64_t ix = start + kw;
+        if (ix >= 0 && ix < p.in_last) copy_run(dst + kw * C, src0 + ix * C, C);
+        else std::memset(dst + kw * C, 0, static_cast<std::size_t>(C) * sizeof(T));
+      }
+    };
+    for (std::int64_t ow = 0; ow < p.inner_lo; ++ow) edge(ow);
+    for (std::int64_t ow = p.inner_lo; ow < p.inner_hi; ++ow)
+      copy_run(dst0 + ow * p.KC, src0 + (ow * p.stride_last - p.pad_last) * C, KWC);
+    for (std::int64_t ow = p.inner_hi; ow < p.line_len; ++ow) edge(ow);
+  }
+}
+
+/// The transpose of im2col_line_contiguous: adds the line's entries into dx.
+template <class T>
+void col2im_line_contiguous(const ConvPlan& p, const T* col, const std::int64_t* bases, T* dx) {
+  const std::int64_t C = p.C, KWC = p.klast * C;
+  for (std::int64_t to = 0; to < p.kouter; ++to) {
+    const std::int64_t base = bases[to];
+    if (base < 0) continue;
+    const T* src0 = col + to * KWC;
+    T* dst0 = dx + base;
+    auto edge = [&](std::int64_t ow) {
+      const std::int64_t start = ow * p.stride_last - p.pad_last;
+      const T* src = src0 + ow * p.KC;
+      for (std::int64_t kw = 0; kw < p.klast; ++kw) {
+        const std::int64_t ix = start + kw;
+        if (ix >= 0 && ix < p.in_last) add_run(dst0 + ix * C, src + kw * C, C);
+      }
+    };
+    for (std::int64_t ow = 0; ow < p.inner_lo; ++ow) edge(ow);
+    for (std::int64_t ow = p.inner_lo; ow < p.inner_hi; ++ow)
+      add_run(dst0 + (ow * p.stride_last - p.pad_last) * C, src0 + ow * p.KC, KWC);
+    for (std::int64_t ow = p.inner_hi; ow < p.line_len; ++ow) edge(ow);
+  }
 }
 
 template <class T>
@@ -263,7 +344,9 @@ void for_each_chunk(const ConvPlan& p, const T* x, bool fill, F&& f) {
     if (fill)
       for (std::int64_t l = 0; l < nl; ++l) {
         p.line_bases(l0 + l, od.data(), bases.data());
-        im2col_line(p, x, bases.data(), col + l * p.line_len * p.KC);
+        T* line_col = col + l * p.line_len * p.KC;
+        if (p.contiguous_taps) im2col_line_contiguous(p, x, bases.data(), line_col);
+        else im2col_line(p, x, bases.data(), line_col);
       }
     f(l0, nl, col);
   }
@@ -315,7 +398,9 @@ void input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w
            col + g * p.K * p.Cg, p.KC);
     for (std::int64_t l = 0; l < nl; ++l) {
       p.line_bases(l0 + l, od.data(), bases.data());
-      col2im_line(p, col + l * p.line_len * p.KC, bases.data(), dx);
+      const T* line_col = col + l * p.line_len * p.KC;
+      if (p.contiguous_taps) col2im_line_contiguous(p, line_col, bases.data(), dx);
+      else col2im_line(p, line_col, bases.data(), dx);
     }
   });
 }
