@@ -8,7 +8,9 @@
 // concurrently.
 //
 // Paths name nested entries either as one string with '/' separators ("params/Dense_0/kernel")
-// or as a vector of keys (a key may then contain '/').
+// or as a vector of keys (a key may then contain '/'). A string path must be non-empty and have
+// no empty component ("a//b", "/a" and "a/" throw ValueError); so must a Path vector, whose keys
+// may be any string. See docs/tree.md.
 #pragma once
 
 #include <cstdint>
@@ -99,6 +101,7 @@ class Tree {
 /// A value in a Tree: an Array leaf or a sub-Tree.
 class TreeValue {
  public:
+  /// ValueError for a null Array (a leaf always holds a value).
   TreeValue(Array a);  // NOLINT(google-explicit-constructor)
   TreeValue(Tree t);   // NOLINT(google-explicit-constructor)
   bool is_array() const { return std::holds_alternative<Array>(v_); }
@@ -140,24 +143,36 @@ class TreeIterator {
 
  private:
   friend class jute::Tree;
-  // The path from the root node down to the current entry (node, index) — opaque to users.
-  std::vector<std::pair<const void*, std::size_t>> stack_;
+  // The root of the level being iterated, the B+-tree leaf holding the current entry and its
+  // index there (leaf_ == nullptr at the end) — opaque to users.
+  const TreeNode* root_ = nullptr;
+  const TreeNode* leaf_ = nullptr;
+  std::size_t index_ = 0;
 };
 }  // namespace detail
 
-/// Exact equality: same keys at every level, and leaves of the same dtype, shape and values
-/// (NaNs compare equal, so a Tree always equals itself).
+/// Exact equality: same keys at every level, and leaves of the same dtype, shape and values,
+/// compared bit for bit except that any NaN equals any NaN (so a Tree always equals itself;
+/// 0.0 and -0.0 differ). The weak-type flag of a scalar leaf is not compared.
 bool operator==(const Tree& a, const Tree& b);
 inline bool operator!=(const Tree& a, const Tree& b) { return !(a == b); }
-/// Same structure and every pair of leaves allclose.
+/// Same structure, same shape at every leaf, and every pair of leaves allclose (NaNs equal, as
+/// numpy.testing.assert_allclose).
 bool allclose(const Tree& a, const Tree& b, double rtol = 1e-5, double atol = 1e-8);
 std::ostream& operator<<(std::ostream& os, const Tree& t);
 
-/// (path, leaf) pairs in sorted path order. With `keep_empty_nodes` an empty sub-Tree appears
-/// as (path, null Array) so that `unflatten` restores it (as flax.traverse_util).
+/// (path, leaf) pairs in iteration order (depth first, keys sorted at every level). With
+/// `keep_empty_nodes` an empty sub-Tree appears as (path, null Array) so that `unflatten`
+/// restores it (as flax.traverse_util). ValueError when a key is empty or contains '/' (its
+/// joined path would be ambiguous).
 std::vector<std::pair<std::string, Array>> flatten(const Tree& t, bool keep_empty_nodes = false);
-/// The inverse of flatten ('/'-separated paths; a null Array makes an empty sub-Tree).
+/// As flatten, with each path as a vector of keys (any key is allowed).
+std::vector<std::pair<Path, Array>> flatten_paths(const Tree& t, bool keep_empty_nodes = false);
+/// The inverse of flatten ('/'-separated paths in any order; a null Array makes an empty sub-Tree).
+/// ValueError on a repeated path or a path that is also the prefix of another.
 Tree unflatten(const std::vector<std::pair<std::string, Array>>& items);
+/// The inverse of flatten_paths.
+Tree unflatten_paths(const std::vector<std::pair<Path, Array>>& items);
 /// The leaves in flatten order.
 std::vector<Array> leaves(const Tree& t);
 /// A Tree with `t`'s structure and the given leaves (in flatten order); ValueError on a count
