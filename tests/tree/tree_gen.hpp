@@ -6,11 +6,24 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jute/tree.hpp"
 
 namespace jute::tree_test {
+
+inline void append_part(std::string& s, std::string_view part) { s += part; }
+inline void append_part(std::string& s, int i) { s += std::to_string(i); }
+
+/// The parts (strings and ints) concatenated. Tests build keys with it rather than with
+/// `"k" + std::to_string(i)`, on which GCC 12 gives a false -Wrestrict warning.
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (append_part(s, parts), ...);
+  return s;
+}
 
 /// Keys from a small alphabet (so that random keys collide and share prefixes), now and then a
 /// long one (beyond the small-string buffer). With `any_key` a key may also be empty or hold '/'.

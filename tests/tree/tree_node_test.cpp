@@ -5,10 +5,12 @@
 #include <map>
 
 #include "jute/tree.hpp"
+#include "tree/tree_gen.hpp"
 #include "tree/tree_node.hpp"
 
 using namespace jute;
 using detail::TreeNode;
+using jute::tree_test::cat;
 
 namespace {
 
@@ -85,7 +87,7 @@ TEST_SUITE("tree") {
           t = t.erase(Path{it->first});
           model.erase(it);
         } else {
-          const std::string key = "k" + std::to_string(*rc::gen::inRange(0, key_space));
+          const std::string key = cat("k", *rc::gen::inRange(0, key_space));
           t = t.set(Path{key}, Array::scalar(s, int32));
           model[key] = s;
         }
@@ -102,8 +104,8 @@ TEST_SUITE("tree") {
       std::vector<std::pair<std::string, TreeValue>> items;
       std::map<std::string, int> model;
       for (int i = 0; i < n; ++i) {
-        items.emplace_back("key" + std::to_string(i), Array::scalar(i, int32));
-        model["key" + std::to_string(i)] = i;
+        items.emplace_back(cat("key", i), Array::scalar(i, int32));
+        model[cat("key", i)] = i;
       }
       Tree t = Tree::from_entries(items);
       check_level(t, model);
@@ -121,7 +123,7 @@ TEST_SUITE("tree") {
   TEST_CASE("tree: a level of 100,000 keys") {
     std::vector<std::pair<std::string, TreeValue>> items;
     const Array leaf = zeros({1});
-    for (int i = 0; i < 100000; ++i) items.emplace_back("param_" + std::to_string(i), leaf);
+    for (int i = 0; i < 100000; ++i) items.emplace_back(cat("param_", i), leaf);
     const Tree t = Tree::from_entries(items);
     CHECK(t.size() == 100000);
     CHECK(t.num_leaves() == 100000);

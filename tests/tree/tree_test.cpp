@@ -3,8 +3,10 @@
 #include <sstream>
 
 #include "jute/tree.hpp"
+#include "tree/tree_gen.hpp"
 
 using namespace jute;
+using jute::tree_test::cat;
 
 namespace {
 
@@ -14,12 +16,6 @@ Tree model_vars() {
       {"params", Tree{{"Dense_0", Tree{{"kernel", zeros({3, 4})}, {"bias", zeros({4})}}}}},
       {"batch_stats", Tree{{"BatchNorm_0", Tree{{"mean", zeros({4})}, {"var", ones({4})}}}}},
   };
-}
-
-/// prefix + i (written with += : GCC 12 warns falsely about "literal" + std::string).
-std::string numbered(std::string prefix, int i) {
-  prefix += std::to_string(i);
-  return prefix;
 }
 
 std::string message_of(const std::function<void()>& f) {
@@ -68,7 +64,7 @@ TEST_SUITE("tree") {
 
   TEST_CASE("tree: from_entries takes any order") {
     std::vector<std::pair<std::string, TreeValue>> items;
-    for (int i = 99; i >= 0; --i) items.emplace_back(numbered("k", i), full({}, i));
+    for (int i = 99; i >= 0; --i) items.emplace_back(cat("k", i), full({}, i));
     Tree t = Tree::from_entries(items);
     CHECK(t.size() == 100);
     std::string prev;
@@ -194,7 +190,7 @@ TEST_SUITE("tree") {
 
   TEST_CASE("tree: the key list in a message is cut after 20 keys") {
     Tree t;
-    for (int i = 0; i < 25; ++i) t = t.set(Path{numbered("k", 100 + i)}, zeros({1}));
+    for (int i = 0; i < 25; ++i) t = t.set(Path{cat("k", 100 + i)}, zeros({1}));
     const std::string msg = message_of([&] { (void)t.get("zz"); });
     CHECK(msg.find("\"k119\", ... and 5 more].") != std::string::npos);
     CHECK(msg.find("k120") == std::string::npos);

@@ -4,8 +4,10 @@
 #include <thread>
 
 #include "jute/tree.hpp"
+#include "tree/tree_gen.hpp"
 
 using namespace jute;
+using jute::tree_test::cat;
 
 TEST_SUITE("tree") {
   TEST_CASE("tree: two threads read and derive from one shared Tree concurrently") {
@@ -13,12 +15,12 @@ TEST_SUITE("tree") {
     Tree shared;
     for (int l = 0; l < 20; ++l) {
       for (int m = 0; m < 3; ++m) {
-        const std::string base = "params/layer_" + std::to_string(l) + "/sub_" + std::to_string(m);
+        const std::string base = cat("params/layer_", l, "/sub_", m);
         shared = shared.set(base + "/kernel", full({2, 2}, l));
         shared = shared.set(base + "/bias", full({2}, m));
       }
     }
-    for (int i = 0; i < 500; ++i) shared = shared.set("wide/k" + std::to_string(i), full({}, i));
+    for (int i = 0; i < 500; ++i) shared = shared.set(cat("wide/k", i), full({}, i));
     const std::string before = shared.to_string();
     const Tree copy = shared;
 
@@ -27,16 +29,15 @@ TEST_SUITE("tree") {
       Tree mine = shared;
       std::vector<Tree> kept;
       for (int i = 0; i < 2000; ++i) {
-        const std::string path =
-            "params/layer_" + std::to_string(i % 20) + "/sub_" + std::to_string(i % 3) + "/kernel";
+        const std::string path = cat("params/layer_", i % 20, "/sub_", i % 3, "/kernel");
         const Array v = full({1}, id * 10000 + i);
-        const Tree derived = shared.set(path, v).erase("wide/k" + std::to_string(i % 500));
+        const Tree derived = shared.set(path, v).erase(cat("wide/k", i % 500));
         ok = ok && derived.get(path).impl() == v.impl();
         ok = ok && shared.get(path).at<float>({0, 0}) == static_cast<float>(i % 20);
-        ok = ok && derived.subtree("params/layer_" + std::to_string((i + 1) % 20)).identity() ==
-                       shared.subtree("params/layer_" + std::to_string((i + 1) % 20)).identity();
+        ok = ok && derived.subtree(cat("params/layer_", (i + 1) % 20)).identity() ==
+                       shared.subtree(cat("params/layer_", (i + 1) % 20)).identity();
         ok = ok && derived.size() == 2 && derived.subtree("wide").size() == 499;
-        mine = mine.set("wide/k" + std::to_string(i % 500), v);  // a private chain of versions
+        mine = mine.set(cat("wide/k", i % 500), v);  // a private chain of versions
         if (i % 100 == 0) kept.push_back(derived);
       }
       ok = ok && mine.get("wide/k499").item<float>() == static_cast<float>(id * 10000 + 1999);
