@@ -8,11 +8,11 @@ namespace jute {
 
 namespace {
 std::vector<Array> differentiable_leaves(const Tree& t, const char* op) {
-  std::vector<Array> out;
-  for (const auto& [path, leaf] : flatten(t)) {
-    detail::check_differentiable(leaf, "the leaf " + path, op);
-    out.push_back(leaf);
-  }
+  std::vector<Array> out = leaves(t);
+  for (const auto& leaf : out)
+    if (!leaf.valid() || !is_floating(leaf.dtype()))  // find its path for the error
+      for (const auto& [path, l] : flatten(t))
+        detail::check_differentiable(l, "the leaf " + path, op);
   return out;
 }
 
