@@ -1,0 +1,320 @@
+// Internal: the loops behind elementwise ops and reductions, shared by every op file.
+//
+// Why hand-written loops instead of xtensor here: an op must be able to write its result into a
+// temporary operand's buffer (see `detail::can_reuse`), broadcasting must run as an n-d loop whose
+// innermost dimension is contiguous or a stride-0 scalar (so that the compiler vectorizes it),
+// and reductions need a summation order we choose (pairwise, for accuracy). xtensor's lazy
+// expressions over adapted buffers give none of that for free, cost ~12 s of compile time per
+// file, and xtensor 0.24.3 has bugs in exactly these places (reductions over reshaped views,
+// fill() on strided adapted buffers). The loops below are short and easy to check.
+//
+// What is here:
+// - dtype promotion of operands (`result_type`, `cast`), NumPy broadcasting (`broadcast_shapes`);
+// - `LoopPlan`/`for_each_row`: an n-d iteration over a broadcast output with collapsed dims;
+// - `unary_loop`, `binary_loop`, `ternary_loop`: the elementwise kernels with fast paths;
+// - `ReducePlan` and the pairwise reduction kernels (`reduce_rows`, `reduce_columns`);
+// - `unbroadcast`: the cotangent of a broadcast operand (for every op's derivative rule).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/array_impl.hpp"
+#include "core/trace.hpp"
+#include "jute/ops.hpp"
+
+namespace jute::detail {
+
+// ---- dtypes ------------------------------------------------------------------------------------
+
+/// The dtype and weak flag of an op's result.
+struct ResultType {
+  DType dtype;
+  bool weak;
+};
+
+/// The promoted type of two operands: `promote_types` between strong operands, `promote_weak`
+/// when exactly one is weakly typed; the result is weak only when both are.
+ResultType result_type(const ResultType& a, const ResultType& b);
+inline ResultType result_type(const Array& a, const Array& b) {
+  return result_type(ResultType{a.dtype(), a.weak_type()}, ResultType{b.dtype(), b.weak_type()});
+}
+
+/// `a` converted to `t` (no copy when it already has that dtype). Float-to-float conversions of
+/// traced values are recorded by `astype`, so gradients flow through promotion.
+inline Array cast(Array a, DType t) { return a.dtype() == t ? a : a.astype(t); }
+
+/// A scalar of `dtype` that takes part in promotion like a C++ number (weakly typed) but keeps
+/// `v` at the precision of `dtype` (a C++ double written in an expression becomes float32).
+inline Array weak_scalar(double v, DType dtype) { return with_weak(Array::scalar(v, dtype), true); }
+
+/// Calls `f(T{})` with T = float for every dtype but float64 (for float math on any input that
+/// was first converted to a float dtype).
+template <class F>
+decltype(auto) visit_float(DType t, F&& f) {
+  if (t == DType::Float64) return f(double{});
+  return f(float{});
+}
+
+/// The dtype float math computes in: the input's float dtype, float32 for integers and bool.
+constexpr DType float_compute_dtype(DType t) { return is_floating(t) ? t : DType::Float32; }
+
+/// "float32" etc., for messages.
+inline std::string dtype_str(DType t) { return std::string(name(t)); }
+
+// ---- broadcasting
+// --------------------------------------------------------------------------------
+
+/// NumPy broadcasting of any number of shapes. Throws ShapeError
+/// "[op] Shapes (2,3) and (4,) cannot be broadcast together."
+Shape broadcast_shapes(const std::vector<const Shape*>& shapes, const char* op);
+inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  return broadcast_shapes({&a, &b}, op);
+}
+
+/// An n-d loop over an output of `K` broadcast operands. Output dims of size 1 are dropped and
+/// adjacent dims that are contiguous for every operand are merged, so a same-shape op is one
+/// contiguous row, and array ⊕ scalar is one row with a stride-0 operand.
+template <std::size_t K>
+struct LoopPlan {
+  using Strides = std::array<std::int64_t, K>;
+  std::vector<std::int64_t> dims;  // outermost first; at least one entry
+  std::vector<Strides> strides;    // element strides of each operand per dim (0: broadcast)
+  std::int64_t size = 0;           // elements of the output
+};
+
+template <std::size_t K>
+LoopPlan<K> make_plan(const Shape& out, const std::array<const Shape*, K>& ins) {
+  using Strides = typename LoopPlan<K>::Strides;
+  const std::size_t nd = out.size();
+  std::vector<Strides> st(nd);
+  for (std::size_t k = 0; k < K; ++k) {
+    const Shape& sh = *ins[k];
+    std::int64_t s = 1;
+    for (std::size_t d = nd; d-- > 0;) {
+      const std::int64_t ad = static_cast<std::int64_t>(d) - static_cast<std::int64_t>(nd) +
+                              static_cast<std::int64_t>(sh.size());
+      if (ad < 0 || sh[static_cast<std::size_t>(ad)] == 1) {
+        st[d][k] = 0;
+      } else {
+        st[d][k] = s;
+        s *= sh[static_cast<std::size_t>(ad)];
+      }
+    }
+  }
+  LoopPlan<K> p;
+  p.size = 1;
+  for (std::size_t d = 0; d < nd; ++d) {
+    p.size *= out[d];
+    if (out[d] == 1) continue;
+    bool merge = !p.dims.empty();
+    for (std::size_t k = 0; merge && k < K; ++k) merge = p.strides.back()[k] == st[d][k] * out[d];
+    if (merge) {
+      p.dims.back() *= out[d];
+      p.strides.back() = st[d];
+    } else {
+      p.dims.push_back(out[d]);
+      p.strides.push_back(st[d]);
+    }
+  }
+  if (p.dims.empty()) {
+    p.dims.push_back(1);
+    p.strides.push_back(Strides{});
+  }
+  return p;
+}
+
+/// Calls `row(out_offset, in_offsets, n, inner_strides)` for each innermost row of the plan; the
+/// output is contiguous, so a row's output is [out_offset, out_offset + n).
+template <std::size_t K, class Row>
+void for_each_row(const LoopPlan<K>& p, Row&& row) {
+  using Strides = typename LoopPlan<K>::Strides;
+  if (p.size == 0) return;
+  const std::size_t nd = p.dims.size();
+  const std::int64_t n = p.dims.back();
+  const Strides& inner = p.strides.back();
+  Strides off{};
+  if (nd == 1) {
+    row(std::int64_t{0}, off, n, inner);
+    return;
+  }
+  std::vector<std::int64_t> idx(nd - 1, 0);
+  for (std::int64_t o = 0; o < p.size; o += n) {
+    row(o, off, n, inner);
+    for (std::size_t d = nd - 1; d-- > 0;) {
+      if (++idx[d] < p.dims[d]) {
+        for (std::size_t k = 0; k < K; ++k) off[k] += p.strides[d][k];
+        break;
+      }
+      idx[d] = 0;
+      for (std::size_t k = 0; k < K; ++k) off[k] -= p.strides[d][k] * (p.dims[d] - 1);
+    }
+  }
+}
+
+// ---- elementwise kernels -----------------------------------------------------------------------
+// The output may be the same buffer as an operand of the output's shape (in-place reuse of a
+// temporary): every kernel reads element i of each operand before writing element i.
+
+template <class TO, class TI, class F>
+void unary_loop(std::int64_t n, TO* out, const TI* in, F f) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+}
+
+template <class TO, class TA, class TB, class F>
+void binary_loop(const LoopPlan<2>& p, TO* o, const TA* a, const TB* b, F f) {
+  for_each_row(p, [&](std::int64_t oo, const std::array<std::int64_t, 2>& off, std::int64_t n,
+                      const std::array<std::int64_t, 2>& s) {
+    TO* out = o + oo;
+    const TA* x = a + off[0];
+    const TB* y = b + off[1];
+    if (s[0] == 1 && s[1] == 1) {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
+    } else if (s[0] == 1 && s[1] == 0) {
+      const TB v = *y;
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v);
+    } else if (s[0] == 0 && s[1] == 1) {
+      const TA v = *x;
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(v, y[i]);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i * s[0]], y[i * s[1]]);
+    }
+  });
+}
+
+template <class TO, class TA, class TB, class TC, class F>
+void ternary_loop(const LoopPlan<3>& p, TO* o, const TA* a, const TB* b, const TC* c, F f) {
+  for_each_row(p, [&](std::int64_t oo, const std::array<std::int64_t, 3>& off, std::int64_t n,
+                      const std::array<std::int64_t, 3>& s) {
+    TO* out = o + oo;
+    const TA* x = a + off[0];
+    const TB* y = b + off[1];
+    const TC* z = c + off[2];
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], z[i]);
+    } else if (s[0] == 1 && s[1] == 0 && s[2] == 0) {
+      const TB v = *y;
+      const TC w = *z;
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v, w);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i * s[0]], y[i * s[1]], z[i * s[2]]);
+    }
+  });
+}
+
+/// The buffer an elementwise op writes into: `candidate`'s own buffer when it is a temporary
+/// nobody else sees with the result's dtype and shape (and `may_reuse`, i.e. nothing is being
+/// traced: a traced op keeps its inputs for its derivative rule), else a new one.
+inline Array output_for(const Array& candidate, DType dtype, const Shape& shape, bool may_reuse) {
+  if (may_reuse && candidate.dtype() == dtype && candidate.shape() == shape && can_reuse(candidate))
+    return candidate;
+  return Array();
+}
+
+// ---- reductions
+// ----------------------------------------------------------------------------------
+
+/// How a reduction walks its input: after dropping size-1 axes and merging adjacent axes of the
+/// same kind, the input is viewed as (outer, reduced, inner) when the reduced axes form one
+/// block. Otherwise (`single_block` false) the reduction runs block by block, last block first.
+struct ReducePlan {
+  std::vector<int> axes;  // the reduced axes, resolved
+  Shape out_shape;        // without the reduced axes
+  Shape keep_shape;       // with the reduced axes as size 1
+  std::int64_t outer = 1, reduced = 1, inner = 1;
+  bool single_block = true;
+};
+ReducePlan make_reduce_plan(const Shape& shape, const Axes& axes, const char* op);
+
+/// Pairwise reduction of a contiguous row with an associative `f` (NumPy's scheme: rows of up to
+/// 128 elements run 16 interleaved accumulators, longer rows split in halves). `init` is the
+/// identity, returned for an empty row. Summation error grows as O(log n), not O(n).
+template <class T, class F>
+T reduce_row(const T* x, std::int64_t n, T init, F f) {
+  constexpr std::int64_t kLanes = 16, kBlock = 128;
+  if (n < kLanes) {
+    T acc = init;
+    for (std::int64_t i = 0; i < n; ++i) acc = f(acc, x[i]);
+    return acc;
+  }
+  if (n <= kBlock) {
+    T acc[kLanes];
+    for (std::int64_t k = 0; k < kLanes; ++k) acc[k] = x[k];
+    std::int64_t i = kLanes;
+    for (; i + kLanes <= n; i += kLanes)
+      for (std::int64_t k = 0; k < kLanes; ++k) acc[k] = f(acc[k], x[i + k]);
+    for (std::int64_t w = kLanes / 2; w > 0; w /= 2)
+      for (std::int64_t k = 0; k < w; ++k) acc[k] = f(acc[k], acc[k + w]);
+    T r = acc[0];
+    for (; i < n; ++i) r = f(r, x[i]);
+    return r;
+  }
+  std::int64_t half = n / 2;
+  half -= half % kLanes;
+  return f(reduce_row(x, half, init, f), reduce_row(x + half, n - half, init, f));
+}
+
+/// Reduces the `rows` rows of a contiguous (rows, inner) block into `out[inner]`, pairwise over
+/// rows (blocks of 8 rows accumulated in order, then halves combined); vectorized along `inner`.
+/// `scratch` holds inner * (levels) elements, levels = 2 + log2(rows).
+template <class T, class F>
+void reduce_columns(const T* x, std::int64_t rows, std::int64_t inner, T* out, T* scratch, T init,
+                    F f) {
+  if (rows <= 8) {
+    if (rows == 0) {
+      for (std::int64_t j = 0; j < inner; ++j) out[j] = init;
+      return;
+    }
+    for (std::int64_t j = 0; j < inner; ++j) out[j] = x[j];
+    for (std::int64_t r = 1; r < rows; ++r) {
+      const T* row = x + r * inner;
+      for (std::int64_t j = 0; j < inner; ++j) out[j] = f(out[j], row[j]);
+    }
+    return;
+  }
+  const std::int64_t half = rows / 2;
+  reduce_columns(x, half, inner, out, scratch + inner, init, f);
+  reduce_columns(x + half * inner, rows - half, inner, scratch, scratch + inner, init, f);
+  for (std::int64_t j = 0; j < inner; ++j) out[j] = f(out[j], scratch[j]);
+}
+
+/// Scratch elements `reduce_columns` needs.
+inline std::int64_t reduce_columns_scratch(std::int64_t rows, std::int64_t inner) {
+  std::int64_t levels = 2;
+  for (std::int64_t r = rows; r > 8; r = (r + 1) / 2) ++levels;
+  return levels * inner;
+}
+
+/// Runs an associative reduction over a plan's (outer, reduced, inner) view of `x`.
+template <class T, class F>
+void reduce_plan(const ReducePlan& p, const T* x, T* out, T init, F f) {
+  if (p.inner == 1) {
+    for (std::int64_t o = 0; o < p.outer; ++o)
+      out[o] = reduce_row(x + o * p.reduced, p.reduced, init, f);
+    return;
+  }
+  // (not std::vector: vector<bool> has no data())
+  std::unique_ptr<T[]> scratch(
+      new T[static_cast<std::size_t>(reduce_columns_scratch(p.reduced, p.inner))]);
+  for (std::int64_t o = 0; o < p.outer; ++o)
+    reduce_columns(x + o * p.reduced * p.inner, p.reduced, p.inner, out + o * p.inner,
+                   scratch.get(), init, f);
+}
+
+// ---- autodiff helpers
+// -----------------------------------------------------------------------------
+
+/// The cotangent of an operand of `shape` that was broadcast to `g`'s shape: `g` summed over the
+/// broadcast axes (written with public ops, so it is differentiable itself).
+Array unbroadcast(const Array& g, const Shape& shape);
+
+/// `g`, shaped like a reduction's result (with or without the kept size-1 axes), repeated along
+/// the reduced axes to the input's `shape`. Recorded (its rule is a sum), so a reduction's rule
+/// written with it can be differentiated again.
+Array expand_reduced(const Array& g, const ReducePlan& plan, const Shape& shape);
+
+}  // namespace jute::detail
