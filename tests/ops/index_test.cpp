@@ -12,18 +12,8 @@
 using namespace jute;
 using jute_test::check_array;
 using jute_test::check_vjp1;
+using jute_test::message_of;
 using jute_test::rand_f64;
-
-namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST_SUITE("index") {
   TEST_CASE("index: take along an axis and from the flattened array") {

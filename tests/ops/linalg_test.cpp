@@ -15,18 +15,10 @@
 using namespace jute;
 using jute_test::check_array;
 using jute_test::check_vjp;
+using jute_test::message_of;
 using jute_test::rand_f64;
 
 namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 /// NumPy's matmul computed with a naive triple loop in double (1-D promotion, batch
 /// broadcasting), returning the result shape and values.
@@ -196,9 +188,9 @@ TEST_SUITE("linalg") {
     jute_test::check_vjp1(jute_test::vjp_of(square, rand_f64({3, 3}, 37)), rand_f64({3, 3}, 38));
   }
 
-  TEST_CASE("linalg: the backward pass skips the GEMM of an untraced input") {
-    // x has no autodiff node: its cotangent is never computed, and vjp hands back zeros for it only
-    // when asked. Here only W is differentiated, the way a training step differentiates params.
+  TEST_CASE("linalg: differentiating only the weights gives xᵀ g") {
+    // x is a constant (no autodiff node), as a network's data: the rule computes only W's
+    // cotangent.
     const Array x = rand_f64({5, 3}, 41);
     auto [y, fn] = vjp([&x](const Array& w) { return matmul(x, w); }, rand_f64({3, 2}, 42));
     const Array g = rand_f64({5, 2}, 43);

@@ -7,6 +7,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "jute/autodiff.hpp"
@@ -80,6 +83,16 @@ inline jute::ArrayFn vjp_of(jute::ArrayFn f, jute::Array u) {
   return [f = std::move(f), u = std::move(u)](const jute::Array& x) {
     return jute::vjp(f, x).second(u);
   };
+}
+
+/// The message of the exception `f` throws ("" when it throws none), to compare error texts.
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 /// Checks dtype, shape and every value of `a` exactly (the expected values come from NumPy).

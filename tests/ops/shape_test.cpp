@@ -15,6 +15,7 @@
 using namespace jute;
 using jute_test::check_array;
 using jute_test::check_vjp1;
+using jute_test::message_of;
 using jute_test::rand_f64;
 
 namespace {
@@ -40,15 +41,6 @@ Array pattern_array(const Shape& shape, DType dtype) {
   std::vector<double> v = iota(detail_size(shape));
   for (auto& x : v) x = static_cast<double>(static_cast<int>(x) % 251);
   return Array::from_vector(v, shape, dtype);
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 /// The NumPy result of a[idx] with one index array per axis, computed the slow obvious way.
