@@ -21,6 +21,7 @@
 
 #include "core/trace.hpp"
 #include "jute/ops.hpp"
+#include "ops/kernels.hpp"
 #include "ops/strided.hpp"
 
 namespace jute {
@@ -122,11 +123,6 @@ void gemm(const Gemm& g, const T* a, const T* b, T* c) {
     }
 }
 
-DType result_dtype(const Array& a, const Array& b) {
-  if (a.weak_type() == b.weak_type()) return promote_types(a.dtype(), b.dtype());
-  return a.weak_type() ? promote_weak(b.dtype(), a.dtype()) : promote_weak(a.dtype(), b.dtype());
-}
-
 /// The cotangent of b in op(a) @ op(b). When b is a single matrix applied to a stack (a Dense
 /// layer on (batch, time, features)), the stack folds into the rows of one GEMM.
 Array b_cotangent(const Array& a, const Array& b, const Array& g, bool ta, bool tb) {
@@ -138,7 +134,7 @@ Array b_cotangent(const Array& a, const Array& b, const Array& g, bool ta, bool 
     return tb ? detail::matmul_t(g2, a2, true, false) : detail::matmul_t(a2, g2, true, false);
   }
   Array full = tb ? detail::matmul_t(g, a, true, ta) : detail::matmul_t(a, g, !ta, false);
-  return detail::sum_to_shape(full, b.shape());
+  return detail::unbroadcast(full, b.shape());
 }
 
 }  // namespace
@@ -203,8 +199,8 @@ Array matmul_t(const Array& a, const Array& b, bool ta, bool tb) {
                    // C = op(x) op(y): d op(x) = g op(y)ᵀ and d op(y) = op(x)ᵀ g, each rewritten
                    // so that the transposes stay GEMM flags.
                    if (may_need_cotangent(x))
-                     dx = sum_to_shape(ta ? matmul_t(y, g, tb, true) : matmul_t(g, y, false, !tb),
-                                       x.shape());
+                     dx = unbroadcast(ta ? matmul_t(y, g, tb, true) : matmul_t(g, y, false, !tb),
+                                      x.shape());
                    if (may_need_cotangent(y)) dy = b_cotangent(x, y, g, ta, tb);
                    return std::vector<Array>{dx, dy};
                  });
@@ -221,7 +217,7 @@ Array matmul(const Array& a, const Array& b) {
   const std::int64_t ka = a.shape().back();
   const std::int64_t kb = b.ndim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
   if (ka != kb) mismatch(a.shape(), b.shape());
-  const DType dtype = result_dtype(a, b);
+  const DType dtype = detail::result_type(a, b).dtype;
   // NumPy: a 1-D first operand is a row (1, K), a 1-D second operand a column (K, 1); the added
   // axis is removed from the result.
   const Array x = (a.ndim() == 1 ? reshape(a, {1, ka}) : a).astype(dtype);

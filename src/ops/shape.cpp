@@ -10,11 +10,11 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
-#include <optional>
 #include <string>
 
 #include "core/trace.hpp"
 #include "jute/ops.hpp"
+#include "ops/kernels.hpp"
 #include "ops/strided.hpp"
 
 namespace jute {
@@ -35,16 +35,6 @@ std::int64_t dot(const Shape& index, const Shape& strides) {
 }
 
 }  // namespace
-
-Array sum_to_shape(const Array& g, const Shape& shape) {
-  if (g.shape() == shape) return g;
-  const int lead = g.ndim() - static_cast<int>(shape.size());
-  std::vector<int> axes;
-  for (int d = 0; d < g.ndim(); ++d)
-    if (d < lead || (shape[static_cast<std::size_t>(d - lead)] == 1 && g.shape()[d] != 1))
-      axes.push_back(d);
-  return reshape(axes.empty() ? g : sum(g, Axes(axes)), shape);
-}
 
 Array strided_gather(const Array& a, const Shape& start, const Shape& step, const Shape& out_shape,
                      const char* op) {
@@ -258,26 +248,12 @@ Array broadcast_to(const Array& a, const Shape& shape) {
   if (detail::any_traced(a))
     out = detail::record("broadcast_to", out, {a},
                          [](const Array& g, const std::vector<Array>& in, const Array&) {
-                           return std::vector<Array>{detail::sum_to_shape(g, in[0].shape())};
+                           return std::vector<Array>{detail::unbroadcast(g, in[0].shape())};
                          });
   return out;
 }
 
 // ---- concatenate, stack, split -----------------------------------------------------------------
-
-namespace {
-DType concat_dtype(const std::vector<Array>& arrays) {
-  // Strongly typed operands promote among themselves; weak ones (from C++ numbers) then join as
-  // in a binary op. With no strong operand the weak dtypes promote among themselves.
-  std::optional<DType> strong;
-  for (const auto& x : arrays)
-    if (!x.weak_type()) strong = strong ? promote_types(*strong, x.dtype()) : x.dtype();
-  DType t = strong.value_or(arrays[0].dtype());
-  for (const auto& x : arrays)
-    if (x.weak_type()) t = strong ? promote_weak(t, x.dtype()) : promote_types(t, x.dtype());
-  return t;
-}
-}  // namespace
 
 Array concatenate(const std::vector<Array>& arrays, int axis) {
   if (arrays.empty())
@@ -301,7 +277,10 @@ Array concatenate(const std::vector<Array>& arrays, int axis) {
                        ".");
     total += s[static_cast<std::size_t>(ax)];
   }
-  const DType dtype = concat_dtype(arrays);
+  // Dtypes promote as in a chain of binary ops.
+  detail::ResultType type = detail::result_type(first, first);
+  for (const auto& x : arrays) type = detail::result_type(type, {x.dtype(), x.weak_type()});
+  const DType dtype = type.dtype;
   std::vector<Array> in;
   in.reserve(arrays.size());
   for (const auto& x : arrays) in.push_back(x.astype(dtype));

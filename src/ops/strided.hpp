@@ -37,10 +37,6 @@ int normalize_axis(int axis, int ndim, const char* op);
 /// may skip computing one (matmul's rule skips the GEMM for a layer's untraced input this way).
 inline bool may_need_cotangent(const Array& a) { return a.impl()->node != nullptr; }
 
-/// Sums `g` down to `shape` (the cotangent rule of broadcasting): sums the leading axes `g` has in
-/// excess and keeps size-1 axes of `shape` that `g` expanded. Written with public ops.
-Array sum_to_shape(const Array& g, const Shape& shape);
-
 /// out[i] = a[start + i · step] per axis (steps may be negative), recorded as `op`; its
 /// derivative is `strided_scatter`. slice, slice_axis and flip are this op.
 Array strided_gather(const Array& a, const Shape& start, const Shape& step, const Shape& out_shape,
