@@ -7,6 +7,7 @@
 
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
+#include "jute/testing/check_grads.hpp"
 #include "ops/op_checks.hpp"
 
 using namespace jute;
@@ -140,4 +141,19 @@ TEST_SUITE("index") {
     }));
   }
 
+  TEST_CASE("index: check_grads to second order, forward and reverse") {
+    using testing::check_grads;
+    const Array x = rand_f64({3, 4}, 52);
+    CHECK_NOTHROW(check_grads(
+        [](const Array& a) {
+          return take(a, Array({{1, 1}, {0, 3}}), 1);
+        },
+        x, 2));
+    CHECK_NOTHROW(check_grads(
+        [](const Array& a) {
+          const Array t = take_along_axis(a, Array({{2}, {0}, {2}}), 1);
+          return t * t;
+        },
+        x, 2));
+  }
 }  // TEST_SUITE

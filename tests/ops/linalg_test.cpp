@@ -9,6 +9,7 @@
 
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
+#include "jute/testing/check_grads.hpp"
 #include "ops/linalg.hpp"
 #include "ops/op_checks.hpp"
 
@@ -230,4 +231,22 @@ TEST_SUITE("linalg") {
     }));
   }
 
+  TEST_CASE("linalg: grad of grad through matmul") {
+    // f(W) = sum((x W)²): ∇f = 2 xᵀ x W; g(W) = <∇f(W), V> has ∇g = 2 xᵀ x V (exactly).
+    const Array x = rand_f64({5, 3}, 61), w = rand_f64({3, 2}, 62), v = rand_f64({3, 2}, 63);
+    auto f = [x](const Array& m) {
+      const Array y = matmul(x, m);
+      return sum(y * y);
+    };
+    auto g = [f, v](const Array& m) { return sum(grad(f)(m) * v); };
+    const Array second = grad(g)(w);
+    const Array expected = matmul(transpose(x), matmul(x, v)) * 2.0;
+    CHECK(allclose(second, expected, 1e-12, 1e-12));
+    CHECK_NOTHROW(testing::check_grads(
+        [](const std::vector<Array>& a) { return matmul(a[0], a[1]) * matmul(a[0], a[1]); },
+        {rand_f64({2, 3, 3}, 64), rand_f64({3, 4}, 65)}, 2));
+    CHECK_NOTHROW(
+        testing::check_grads([](const std::vector<Array>& a) { return matmul(a[0], a[1]) * a[0]; },
+                             {rand_f64({3}, 66), rand_f64({3}, 67)}, 2));
+  }
 }  // TEST_SUITE

@@ -10,6 +10,7 @@
 
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
+#include "jute/testing/check_grads.hpp"
 #include "ops/op_checks.hpp"
 
 using namespace jute;
@@ -482,4 +483,35 @@ TEST_SUITE("shape") {
     }));
   }
 
+  TEST_CASE("shape: check_grads to second order, forward and reverse") {
+    using testing::check_grads;
+    const Array x = rand_f64({2, 3, 4}, 51);
+    CHECK_NOTHROW(check_grads([](const Array& a) { return transpose(a, {1, 2, 0}); }, x, 2));
+    CHECK_NOTHROW(check_grads([](const Array& a) { return broadcast_to(a, {2, 2, 3, 4}); }, x, 2));
+    CHECK_NOTHROW(check_grads(
+        [](const Array& a) {
+          return slice(a, {0, 0, 1}, {2, 3, 4}, {1, 2, 2});
+        },
+        x, 2));
+    CHECK_NOTHROW(check_grads([](const Array& a) { return slice_axis(a, 1, -1, -4, -1); }, x, 2));
+    CHECK_NOTHROW(check_grads([](const Array& a) { return flip(a, -1); }, x, 2));
+    CHECK_NOTHROW(check_grads(
+        [](const Array& a) {
+          const auto p = split(a, std::vector<std::int64_t>{1}, 2);
+          return concatenate({p[1], p[0]}, 2);
+        },
+        x, 2));
+    for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Wrap, PadMode::Edge})
+      CHECK_NOTHROW(check_grads(
+          [mode](const Array& a) {
+            return pad(a, {{0, 1}, {2, 1}, {4, 5}}, mode);
+          },
+          x, 2));
+    // A nonlinear function of shape ops, so second derivatives are not all zero.
+    CHECK_NOTHROW(check_grads(
+        [](const Array& a) {
+          return reshape(a, {6, 4}) * reshape(flip(transpose(a), 0), {6, 4});
+        },
+        x, 2));
+  }
 }  // TEST_SUITE
