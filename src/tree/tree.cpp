@@ -210,12 +210,19 @@ const Tree& Tree::subtree(const Path& path) const {
 
 // ---- persistent edits ---------------------------------------------------------------------------
 
+namespace {
+
+/// `t` with `value` put at the direct key located by `c`; `t` itself when the value there is
+/// already the very same object, so that a no-op edit keeps all sharing.
+Tree put_value(const Tree& t, const TreeNode::Cursor& c, std::string_view key, TreeValue&& value) {
+  if (c.found && detail::identical(c.found->value, value)) return t;
+  return TreeNode::make_tree(TreeNode::put(c, detail::make_entry(key, std::move(value))));
+}
+
+}  // namespace
+
 Tree detail::assign_key(const Tree& t, std::string_view key, TreeValue value) {
-  const NodePtr& root = TreeNode::root(t);
-  if (const TreeEntry* e = TreeNode::find(root.get(), key); e && identical(e->value, value)) {
-    return t;
-  }
-  return TreeNode::make_tree(TreeNode::assign(root, make_entry(key, std::move(value))));
+  return put_value(t, TreeNode::locate(TreeNode::root(t).get(), key), key, std::move(value));
 }
 
 namespace {
@@ -228,11 +235,14 @@ const Tree& empty_tree() {
 }
 
 Tree set_at(const Tree& t, Keys keys, std::size_t i, TreeValue&& value) {
-  if (i + 1 == keys.size()) return assign_key(t, keys[i], std::move(value));
-  const TreeEntry* e = TreeNode::find(TreeNode::root(t).get(), keys[i]);
-  if (e && e->value.is_array()) through_leaf_error("Tree.set", keys, e->value.array(), i);
-  const Tree& child = e ? e->value.tree() : empty_tree();
-  return assign_key(t, keys[i], set_at(child, keys, i + 1, std::move(value)));
+  const TreeNode::Cursor c = TreeNode::locate(TreeNode::root(t).get(), keys[i]);
+  if (i + 1 < keys.size()) {
+    if (c.found && c.found->value.is_array()) {
+      through_leaf_error("Tree.set", keys, c.found->value.array(), i);
+    }
+    value = set_at(c.found ? c.found->value.tree() : empty_tree(), keys, i + 1, std::move(value));
+  }
+  return put_value(t, c, keys[i], std::move(value));
 }
 
 Tree erase_at(const Tree& t, Keys keys, std::size_t i) {
@@ -293,10 +303,10 @@ detail::TreeIterator Tree::end() const {
 
 namespace detail {
 
-const TreeEntry& TreeIterator::operator*() const { return *leaf_->entries[index_]; }
+const TreeEntry& TreeIterator::operator*() const { return *leaf_->entries()[index_].entry; }
 
 TreeIterator& TreeIterator::operator++() {
-  if (++index_ == leaf_->entries.size()) {
+  if (++index_ == leaf_->item_count()) {
     leaf_ = TreeNode::next_leaf(root_, leaf_);
     index_ = 0;
   }

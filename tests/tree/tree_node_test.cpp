@@ -18,26 +18,33 @@ namespace {
 /// within bounds (at least half full except the root), keys strictly increasing and inside
 /// [lo, hi), min_key pointing at the leftmost key, and the cached counts right.
 int check_node(const TreeNode& n, bool is_root, const std::string* lo, const std::string* hi) {
-  const std::size_t items = n.is_leaf() ? n.entries.size() : n.children.size();
+  const std::size_t items = n.item_count();
   RC_ASSERT(items <= TreeNode::kCapacity);
   RC_ASSERT(items >= (is_root ? (n.is_leaf() ? 1u : 2u) : TreeNode::kMinItems));
   std::size_t size = 0;
   std::size_t leaves = 0;
   int depth = 0;
   if (n.is_leaf()) {
-    for (std::size_t i = 0; i < n.entries.size(); ++i) {
-      const std::string& k = n.entries[i]->key;
-      if (i > 0) RC_ASSERT(n.entries[i - 1]->key < k);
+    for (std::size_t i = 0; i < n.entries().size(); ++i) {
+      const std::string& k = n.entries()[i].entry->key;
+      RC_ASSERT(n.entries()[i].prefix.len == k.size());
+      RC_ASSERT(n.entries()[i].prefix.hi == detail::KeyPrefix::of(k).hi);
+      RC_ASSERT(n.entries()[i].prefix.lo == detail::KeyPrefix::of(k).lo);
+      if (i > 0) RC_ASSERT(n.entries()[i - 1].entry->key < k);
       if (lo != nullptr) RC_ASSERT(*lo <= k);
       if (hi != nullptr) RC_ASSERT(k < *hi);
-      leaves += n.entries[i]->value.is_array() ? 1 : n.entries[i]->value.tree().num_leaves();
+      const TreeValue& v = n.entries()[i].entry->value;
+      leaves += v.is_array() ? 1 : v.tree().num_leaves();
     }
-    size = n.entries.size();
+    size = n.entries().size();
   } else {
-    for (std::size_t i = 0; i < n.children.size(); ++i) {
-      const auto& c = n.children[i];
-      RC_ASSERT(c.min_key == &TreeNode::first_leaf(c.node.get())->entries.front()->key);
-      const std::string* child_hi = i + 1 < n.children.size() ? n.children[i + 1].min_key : hi;
+    for (std::size_t i = 0; i < n.children().size(); ++i) {
+      const auto& c = n.children()[i];
+      RC_ASSERT(c.min_key == &TreeNode::first_leaf(c.node.get())->entries().front().entry->key);
+      RC_ASSERT(c.min_prefix.len == c.min_key->size());
+      RC_ASSERT(c.min_prefix.hi == detail::KeyPrefix::of(*c.min_key).hi);
+      RC_ASSERT(c.min_prefix.lo == detail::KeyPrefix::of(*c.min_key).lo);
+      const std::string* child_hi = i + 1 < n.children().size() ? n.children()[i + 1].min_key : hi;
       const int d = check_node(*c.node, false, c.min_key, child_hi);
       if (i > 0) RC_ASSERT(d == depth);
       depth = d;
