@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "jute/ops.hpp"
 #include "jute/tree.hpp"
 #include "tree/tree_node.hpp"
 
@@ -79,18 +80,30 @@ bool same_structure_at(const Tree& a, const Tree& b, std::vector<std::string_vie
 
 }  // namespace
 
-bool operator==(const Tree& a, const Tree& b) {
+namespace {
+/// Same keys at every level and `leaves_match` on every pair of leaves.
+template <class LeavesMatch>
+bool zip_equal(const Tree& a, const Tree& b, const LeavesMatch& leaves_match) {
   if (a.identity() == b.identity()) return true;
   if (a.size() != b.size() || a.num_leaves() != b.num_leaves()) return false;
   for (auto ia = a.begin(), ib = b.begin(), end = a.end(); ia != end; ++ia, ++ib) {
     if (&*ia == &*ib) continue;  // a shared entry
     if (ia->key != ib->key || ia->value.is_array() != ib->value.is_array()) return false;
-    if (ia->value.is_array() ? !leaf_equal(ia->value.array(), ib->value.array())
-                             : ia->value.tree() != ib->value.tree()) {
+    if (ia->value.is_array() ? !leaves_match(ia->value.array(), ib->value.array())
+                             : !zip_equal(ia->value.tree(), ib->value.tree(), leaves_match)) {
       return false;
     }
   }
   return true;
+}
+}  // namespace
+
+bool operator==(const Tree& a, const Tree& b) { return zip_equal(a, b, leaf_equal); }
+
+bool allclose(const Tree& a, const Tree& b, double rtol, double atol) {
+  return zip_equal(a, b, [=](const Array& x, const Array& y) {
+    return allclose(x, y, rtol, atol, /*equal_nan=*/true);
+  });
 }
 
 bool same_structure(const Tree& a, const Tree& b) {

@@ -70,3 +70,22 @@ TEST_SUITE("tree") {
   }
 
 }  // TEST_SUITE
+
+TEST_SUITE("tree") {
+  TEST_CASE("tree: allclose compares structure, shapes and values within tolerance") {
+    const Tree a{{"p", Tree{{"w", f32({1, 2})}, {"b", f32({kNaN})}}}, {"e", Tree{}}};
+    CHECK(allclose(a, a));
+    CHECK(allclose(a, a.set("p/w", f32({1.000001, 2}))));
+    CHECK_FALSE(allclose(a, a.set("p/w", f32({1.1, 2}))));
+    CHECK(allclose(a, a.set("p/w", f32({1.1, 2})), 0.0, 0.2));
+    CHECK(allclose(a, a.set("p/w", f32({1.1, 2})), 0.1, 0.0));
+    CHECK_FALSE(allclose(a, a.set("p/b", f32({1}))));  // NaN only equals NaN
+    CHECK(allclose(a, a.set("p/b", f32({-kNaN}))));
+    CHECK_FALSE(allclose(a, a.set("p/w", f32({1, 2, 3}))));  // shape
+    CHECK(allclose(a, a.set("p/w", Array::from_vector(std::vector<double>{1, 2}, {2}, float64))));
+    CHECK_FALSE(allclose(a, a.erase("e")));  // structure
+    CHECK_FALSE(allclose(a, a.set("e", f32({1}))));
+    CHECK_FALSE(allclose(a, a.set("p/x", f32({1}))));
+  }
+
+}  // TEST_SUITE
