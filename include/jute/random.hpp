@@ -117,6 +117,11 @@ Array randint(const Array& key, const Shape& shape, std::int64_t minval, std::in
 /// A random permutation of 0, ..., n-1 (int32), as `jax.random.permutation(key, n)`.
 /// ValueError when n is negative or above the int32 range.
 Array permutation(const Array& key, std::int64_t n);
+/// `x` with its slices along `axis` randomly permuted (`independent = false`: one permutation for
+/// all of them), or every 1-D lane along `axis` shuffled on its own (`independent = true`), as
+/// `jax.random.permutation(key, x, axis, independent)`. A 0-d integer `x` means n = x. Built with
+/// `take`/`take_along_axis`, so it is differentiable with respect to `x`.
+Array permutation(const Array& key, const Array& x, int axis = 0, bool independent = false);
 
 /// Indices sampled from the categorical distributions whose unnormalized log-probabilities lie
 /// along `axis` of `logits` (float32/float64), by the Gumbel-max trick exactly as
@@ -136,5 +141,10 @@ Array exponential(const Array& key, const Shape& shape = {}, DType dtype = float
 /// entries of `permutation(key, n)`. ValueError when n <= 0 (unless the shape is empty) or, without
 /// replacement, when more draws than n are asked for.
 Array choice(const Array& key, std::int64_t n, const Shape& shape = {}, bool replace = true);
+/// Samples of the slices of `a` along `axis` without weights, as `jax.random.choice(key, a, shape,
+/// replace, axis=axis)`: the result has shape a.shape[:axis] + shape + a.shape[axis+1:] (a 0-d
+/// integer `a` means n = a). Differentiable with respect to `a`.
+Array choice(const Array& key, const Array& a, const Shape& shape = {}, bool replace = true,
+             int axis = 0);
 
 }  // namespace jute::random

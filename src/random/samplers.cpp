@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/array_impl.hpp"
+#include "jute/ops.hpp"
 #include "jute/random.hpp"
 #include "random/keys.hpp"
 #include "random/special_functions.hpp"
@@ -467,6 +468,79 @@ Array permutation(const Array& key, std::int64_t n) {
     throw ValueError("[random.permutation] n must lie in [0, 2147483647], got " +
                      std::to_string(n) + ".");
   return permutation_indices(k, n);
+}
+
+namespace {
+
+/// The axis of `x` named by `axis` (negative counts from the end); ShapeError naming `op`.
+int checked_axis(const Array& x, int axis, const char* op) {
+  const int rank = x.ndim();
+  if (axis < -rank || axis >= rank)
+    throw ShapeError(std::string("[") + op + "] axis " + std::to_string(axis) +
+                     " is out of range for an array of shape " +
+                     jute::detail::shape_str(x.shape()) + ".");
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// n for a 0-d integer Array standing for arange(n); ShapeError for a 0-d float.
+std::int64_t scalar_count(const Array& x, const char* op) {
+  if (!is_integer(x.dtype()))
+    throw ShapeError(std::string("[") + op +
+                     "] x must be an integer or at least 1-dimensional, got " + x.type_string() +
+                     ".");
+  return x.item<std::int64_t>();
+}
+
+}  // namespace
+
+Array permutation(const Array& key, const Array& x, int axis, bool independent) {
+  const auto k = detail::key_words(key, "random.permutation");
+  if (!x.valid()) throw ValueError("[random.permutation] x is a null Array.");
+  if (x.ndim() == 0) return permutation(key, scalar_count(x, "random.permutation"));
+  const int ax = checked_axis(x, axis, "random.permutation");
+  const Shape& s = x.shape();
+  const std::int64_t len = s[static_cast<std::size_t>(ax)];
+  if (len > std::numeric_limits<std::int32_t>::max())
+    throw ShapeError("[random.permutation] axis " + std::to_string(axis) + " of shape " +
+                     jute::detail::shape_str(s) + " is longer than 2147483647.");
+  if (!independent && x.ndim() > 1) return take(x, permutation_indices(k, len), ax);
+  // JAX's _shuffle of x itself: sort keys of x's full shape, rounds from x's size.
+  std::int64_t outer = 1, inner = 1;
+  for (int d = 0; d < ax; ++d) outer *= s[static_cast<std::size_t>(d)];
+  for (int d = ax + 1; d < x.ndim(); ++d) inner *= s[static_cast<std::size_t>(d)];
+  const std::vector<std::int64_t> pos = shuffle_positions(k, outer, len, inner);
+  Array idx = jute::detail::empty(int32, s);
+  auto* o = jute::detail::mutable_data<std::int32_t>(idx);
+  for (std::size_t i = 0; i < pos.size(); ++i) o[i] = static_cast<std::int32_t>(pos[i]);
+  return take_along_axis(x, idx, ax);
+}
+
+Array choice(const Array& key, const Array& a, const Shape& shape, bool replace, int axis) {
+  const auto k = detail::key_words(key, "random.choice");
+  if (!a.valid()) throw ValueError("[random.choice] a is a null Array.");
+  if (a.ndim() == 0) return choice(key, scalar_count(a, "random.choice"), shape, replace);
+  const int ax = checked_axis(a, axis, "random.choice");
+  const std::int64_t n = a.shape(ax);
+  const std::int64_t draws = detail::checked_size(shape, "random.choice");
+  if (draws > 0 && n <= 0)
+    throw ValueError("[random.choice] a has no elements along axis " + std::to_string(axis) +
+                     " (shape " + jute::detail::shape_str(a.shape()) +
+                     "); nothing to sample from.");
+  if (!replace && draws > n)
+    throw ValueError("[random.choice] Cannot take a larger sample (size " + std::to_string(draws) +
+                     ") than the population (size " + std::to_string(n) + ") without replacement.");
+  Array indices;
+  if (draws == 0) {
+    indices = jute::zeros(shape, int32);
+  } else if (replace) {
+    indices = randint(key, shape, 0, n, int32);
+  } else {
+    const Array perm = permutation_indices(k, n);
+    indices = jute::detail::empty(int32, shape);
+    std::copy_n(perm.data<std::int32_t>(), draws,
+                jute::detail::mutable_data<std::int32_t>(indices));
+  }
+  return take(a, indices, ax);
 }
 
 Array gumbel(const Array& key, const Shape& shape, DType dtype) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "jute/autodiff.hpp"
+#include "jute/ops.hpp"
 #include "jute/random.hpp"
 
 using namespace jute;
@@ -188,6 +190,73 @@ TEST_SUITE("random") {
     CHECK(jr::permutation(jr::key(0), 1).to_vector<int>() == std::vector<int>{0});
   }
 
+  TEST_CASE("random.permutation: arrays along an axis, and independent shuffles") {
+    const std::vector<int> p = jr::permutation(jr::key(0), 10).to_vector<int>();
+    // A 1-D array is shuffled itself, with the same sort keys: x[p].
+    const Array x = arange(10, float32) * 10.0f;
+    const auto px = jr::permutation(jr::key(0), x).to_vector<float>();
+    for (std::size_t i = 0; i < 10; ++i) CHECK(px[i] == 10.0f * static_cast<float>(p[i]));
+    // Rows (axis 0) and columns (axis 1) of a matrix move together.
+    const Array m = reshape(arange(30, int32), {10, 3});
+    const Array rows = jr::permutation(jr::key(0), m);
+    CHECK(rows.shape() == Shape{10, 3});
+    for (std::int64_t r = 0; r < 10; ++r)
+      for (std::int64_t c = 0; c < 3; ++c)
+        CHECK(rows.at<int>({r, c}) == 3 * p[static_cast<std::size_t>(r)] + c);
+    const Array cols = jr::permutation(jr::key(0), reshape(arange(30, int32), {3, 10}), -1);
+    for (std::int64_t c = 0; c < 10; ++c)
+      CHECK(cols.at<int>({1, c}) == 10 + p[static_cast<std::size_t>(c)]);
+    // Independent shuffles (independent reference: JAX's _shuffle with full-shape sort keys).
+    CHECK(
+        jr::permutation(jr::key(0), reshape(arange(15, int32), {3, 5}), 1, true).to_vector<int>() ==
+        std::vector<int>{0, 1, 4, 3, 2, 8, 5, 6, 7, 9, 12, 13, 14, 10, 11});
+    CHECK(
+        jr::permutation(jr::key(0), reshape(arange(12, int32), {4, 3}), 0, true).to_vector<int>() ==
+        std::vector<int>{0, 1, 8, 6, 4, 5, 3, 10, 2, 9, 7, 11});
+    // A 0-d integer means arange(n).
+    CHECK(jr::permutation(jr::key(0), Array::scalar(10, int32)).to_vector<int>() == p);
+    CHECK_THROWS_AS(jr::permutation(jr::key(0), Array::scalar(1.5, float32)), ShapeError);
+    CHECK_THROWS_AS(jr::permutation(jr::key(0), m, 2), ShapeError);
+  }
+
+  TEST_CASE("random.permutation: differentiable with respect to the array") {
+    const std::vector<int> p = jr::permutation(jr::key(0), 10).to_vector<int>();
+    const Array w = arange(10, float32) + 1.0f;
+    const Array g = grad([&](const Array& x) { return sum(jr::permutation(jr::key(0), x) * w); })(
+        zeros({10}, float32));
+    const auto gv = g.to_vector<float>();
+    for (std::size_t t = 0; t < 10; ++t)
+      CHECK(gv[static_cast<std::size_t>(p[t])] == static_cast<float>(t + 1));
+  }
+
+  TEST_CASE("random.permutation: slices along an axis stay intact and lanes are permutations") {
+    CHECK(rc::check("permutation of rows and independent lanes", [](std::int64_t seed) {
+      const auto r = *rc::gen::inRange<std::int64_t>(1, 30);
+      const auto c = *rc::gen::inRange<std::int64_t>(1, 6);
+      const Array m = reshape(arange(r * c, int32), {r, c});
+      const auto rows = jr::permutation(jr::key(seed), m).to_vector<int>();
+      std::vector<int> firsts;
+      for (std::int64_t i = 0; i < r; ++i) {
+        const int first = rows[static_cast<std::size_t>(i * c)];
+        RC_ASSERT(first % c == 0);
+        for (std::int64_t j = 0; j < c; ++j)
+          RC_ASSERT(rows[static_cast<std::size_t>(i * c + j)] == first + j);
+        firsts.push_back(first / static_cast<int>(c));
+      }
+      std::sort(firsts.begin(), firsts.end());
+      for (std::int64_t i = 0; i < r; ++i) RC_ASSERT(firsts[static_cast<std::size_t>(i)] == i);
+      const auto lanes = jr::permutation(jr::key(seed), m, 0, true).to_vector<int>();
+      for (std::int64_t j = 0; j < c; ++j) {
+        std::vector<int> lane;
+        for (std::int64_t i = 0; i < r; ++i)
+          lane.push_back(lanes[static_cast<std::size_t>(i * c + j)]);
+        std::sort(lane.begin(), lane.end());
+        for (std::int64_t i = 0; i < r; ++i)
+          RC_ASSERT(lane[static_cast<std::size_t>(i)] == i * c + j);
+      }
+    }));
+  }
+
   TEST_CASE("random.gumbel and random.exponential: independent reference") {
     CHECK(float_bits(jr::exponential(jr::key(0), {5})) ==
           std::vector<std::uint32_t>{0x403CCEE6u, 0x4075FAABu, 0x3ECECC72u, 0x3F21E2F1u,
@@ -226,6 +295,19 @@ TEST_SUITE("random") {
                          "population (size 3) without replacement.",
                          ValueError);
     CHECK_THROWS_AS(jr::choice(jr::key(0), 0, {2}), ValueError);
+    // From an array: slices along `axis`, placed where the axis was.
+    const Array m = reshape(arange(20, int32), {10, 2});
+    const Array picked = jr::choice(jr::key(0), m, {3}, false);
+    CHECK(picked.shape() == Shape{3, 2});
+    CHECK(picked.to_vector<int>() == std::vector<int>{0, 1, 2, 3, 16, 17});
+    const Array cols = jr::choice(jr::key(0), reshape(arange(20, int32), {2, 10}), {2, 2}, true, 1);
+    CHECK(cols.shape() == Shape{2, 2, 2});
+    const auto idx = jr::randint(jr::key(0), {2, 2}, 0, 10).to_vector<int>();
+    CHECK(cols.at<int>({1, 1, 0}) == 10 + idx[2]);
+    CHECK(jr::choice(jr::key(0), Array::scalar(10, int32), {3}, false).to_vector<int>() ==
+          std::vector<int>{0, 1, 8});
+    CHECK_THROWS_AS(jr::choice(jr::key(0), m, {11}, false), ValueError);
+    CHECK_THROWS_AS(jr::choice(jr::key(0), m, {1}, true, 2), ShapeError);
   }
 
   TEST_CASE("random: argument errors are typed, one sentence, and name the function") {
