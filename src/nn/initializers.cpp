@@ -51,20 +51,6 @@ std::int64_t axes_size(const Shape& shape, const std::vector<int>& axes, const c
   return size;
 }
 
-const char* mode_name(FanMode m) {
-  switch (m) {
-    case FanMode::fan_in:
-      return "fan_in";
-    case FanMode::fan_out:
-      return "fan_out";
-    case FanMode::fan_avg:
-      return "fan_avg";
-    case FanMode::fan_geo_avg:
-      return "fan_geo_avg";
-  }
-  return "";
-}
-
 }  // namespace
 
 Array zeros(const Array&, const Shape& shape, DType dtype) { return jute::zeros(shape, dtype); }
@@ -168,7 +154,9 @@ Initializer variance_scaling(double scale, FanMode mode, Distribution distributi
         return scale_in_place(random::uniform(key, shape, dtype, -1.0, 1.0),
                               std::sqrt(3.0 * variance64));
     }
-    throw ValueError(std::string("[variance_scaling] Unknown mode ") + mode_name(mode) + ".");
+    throw ValueError(
+        "[variance_scaling] Unknown distribution; use truncated_normal, normal or "
+        "uniform.");
   };
 }
 

@@ -8,8 +8,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <iomanip>
 #include <limits>
-#include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,9 @@ constexpr float kSqrt2f = 1.41421353816986083984375f;  // float32(sqrt(2)) = 0x3
 constexpr double kSqrt2 = 1.41421356237309514547;      // float64(sqrt(2))
 
 std::string num_str(double v) {
-  std::string s = std::to_string(v);
-  if (s.find('.') != std::string::npos) {
-    s.erase(s.find_last_not_of('0') + 1);
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
+  std::ostringstream os;
+  os << std::setprecision(10) << v;
+  return os.str();
 }
 
 void check_float_dtype(DType dtype, const char* op) {
@@ -126,11 +124,15 @@ void uniform_f32(KeyWords k, std::int64_t n, float minval, float maxval, float* 
                        });
 }
 
-void uniform_f64(KeyWords k, std::int64_t n, double minval, double maxval, double* out) {
+/// JAX's float64 uniform samples; values above `clamp` (only the public `uniform` passes one)
+/// become `clamp`.
+void uniform_f64(KeyWords k, std::int64_t n, double minval, double maxval, double* out,
+                 double clamp = std::numeric_limits<double>::infinity()) {
   const double range = maxval - minval;
   for_each_bits64(k, n, [&](std::uint64_t first, const std::uint64_t* b, std::int64_t m) {
     double* o = out + first;
-    for (std::int64_t i = 0; i < m; ++i) o[i] = scale_unit(unit_f64(b[i]), range, minval);
+    for (std::int64_t i = 0; i < m; ++i)
+      o[i] = std::min(scale_unit(unit_f64(b[i]), range, minval), clamp);
   });
 }
 
@@ -188,6 +190,25 @@ void truncated_normal_f64(KeyWords k, std::int64_t n, double lower, double upper
 // XLA's unsigned remainder: x % 0 == x.
 inline std::uint32_t urem(std::uint32_t x, std::uint32_t y) { return y == 0 ? x : x % y; }
 
+/// x % d for a fixed divisor d >= 1 without a division (Lemire, Kaser & Kurz, "Faster remainder by
+/// direct computation", 2019): with M = floor((2^64 - 1) / d) + 1, x % d is the high 32 bits of
+/// the 96-bit product (M * x mod 2^64) * d, exact for every 32-bit x. randint takes three
+/// remainders per value, and a hardware division costs ~25 cycles.
+class FastMod {
+ public:
+  explicit FastMod(std::uint32_t d) : d_(d), m_(~std::uint64_t{0} / d + 1) {}
+  std::uint32_t operator()(std::uint32_t x) const {
+    const std::uint64_t low = m_ * x;  // wraps mod 2^64
+    // high 64 bits of low * d, from 32 x 32 -> 64 products (no overflow: see the paper's bound)
+    const std::uint64_t hi = (low >> 32) * d_ + (((low & 0xFFFFFFFFull) * d_) >> 32);
+    return static_cast<std::uint32_t>(hi >> 32);
+  }
+
+ private:
+  std::uint64_t d_;
+  std::uint64_t m_;
+};
+
 struct IntRange {
   std::int64_t min, max;  // inclusive
 };
@@ -207,11 +228,10 @@ IntRange int_range(DType dtype) {
                    std::string(name(dtype)) + ".");
 }
 
-/// JAX's `_randint` for a 32-bit dtype whose range is `r`: returns minval + offset as the
+/// JAX's `_randint` for a 32-bit dtype whose range is `r`: out[i] is minval + offset as the
 /// unsigned 32-bit pattern of the result.
-template <class Store>
 void randint_32(KeyWords k, std::int64_t n, std::int64_t minval, std::int64_t maxval, IntRange r,
-                Store store) {
+                std::uint32_t* out) {
   const bool maxval_out_of_range = maxval > r.max;
   const std::int64_t lo = std::clamp(minval, r.min, r.max);
   const std::int64_t hi = std::clamp(maxval, r.min, r.max);
@@ -223,15 +243,19 @@ void randint_32(KeyWords k, std::int64_t n, std::int64_t minval, std::int64_t ma
   const auto [k1, k2] = split2(k);
   std::uint32_t lo_bits[detail::kBlock];
   const auto base = static_cast<std::uint32_t>(lo);
-  for_each_bits32(
-      k1, 0, static_cast<std::uint64_t>(n),
-      [&](std::uint64_t first, const std::uint32_t* hb, std::int64_t m) {
-        detail::threefry_bits32(k2.k0, k2.k1, detail::hi32(first), detail::lo32(first), m, lo_bits);
-        for (std::int64_t i = 0; i < m; ++i) {
-          const std::uint32_t off = urem(urem(hb[i], span) * mult + urem(lo_bits[i], span), span);
-          store(static_cast<std::int64_t>(first) + i, base + off);
-        }
-      });
+  const FastMod mod(span == 0 ? 1 : span);
+  for_each_bits32(k1, 0, static_cast<std::uint64_t>(n),
+                  [&](std::uint64_t first, const std::uint32_t* hb, std::int64_t m) {
+                    detail::threefry_bits32(k2.k0, k2.k1, detail::hi32(first), detail::lo32(first),
+                                            m, lo_bits);
+                    auto* o = out + first;
+                    if (span == 0) {  // the full 2^32 range: every remainder is the identity
+                      for (std::int64_t i = 0; i < m; ++i) o[i] = base + lo_bits[i];
+                      return;
+                    }
+                    for (std::int64_t i = 0; i < m; ++i)
+                      o[i] = base + mod(mod(hb[i]) * mult + mod(lo_bits[i]));
+                  });
 }
 
 // ---- permutation --------------------------------------------------------------------------------
@@ -291,8 +315,7 @@ Array permutation_indices(KeyWords k, std::int64_t n) {
   return out;
 }
 
-// ---- logs for gumbel
-// ------------------------------------------------------------------------------
+// ---- logs for gumbel ----------------------------------------------------------------------------
 
 // float32 log, correctly rounded except in astronomically rare cases (the double result is
 // rounded once). XLA's float32 log is an approximation of its own; see docs/random.md.
@@ -309,10 +332,35 @@ void gumbel_f64(KeyWords k, std::int64_t n, double* out) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = -std::log(-std::log(out[i]));
 }
 
+void exponential_f32(KeyWords k, std::int64_t n, float* out) {
+  float neg_u[detail::kBlock];
+  for_each_uniform_f32(k, n, 0.0f, 1.0f, [&](std::uint64_t first, const float* u, std::int64_t m) {
+    for (std::int64_t i = 0; i < m; ++i) neg_u[i] = -u[i];
+    detail::log1p_f32(neg_u, m, out + first);
+    for (std::int64_t i = 0; i < m; ++i) out[first + i] = -out[first + i];
+  });
+}
+
+void exponential_f64(KeyWords k, std::int64_t n, double* out) {
+  uniform_f64(k, n, 0.0, 1.0, out);
+  for (std::int64_t i = 0; i < n; ++i) out[i] = -std::log1p(-out[i]);
+}
+
+/// A float sampler without parameters: checks the key, the shape and the dtype (naming `op`) and
+/// fills a new Array with `f32(key, n, float*)` or `f64(key, n, double*)`.
+template <class F32, class F64>
+Array sample_float(const Array& key, const Shape& shape, DType dtype, const char* op, F32 f32,
+                   F64 f64) {
+  const auto k = detail::key_words(key, op);
+  const std::int64_t n = detail::checked_size(shape, op);
+  check_float_dtype(dtype, op);
+  return make_float(
+      dtype, shape, [&](float* o) { f32(k, n, o); }, [&](double* o) { f64(k, n, o); });
+}
+
 }  // namespace
 
-// ---- public samplers
-// ------------------------------------------------------------------------------
+// ---- public samplers ----------------------------------------------------------------------------
 
 Array bits(const Array& key, const Shape& shape, DType dtype) {
   const auto k = detail::key_words(key, "random.bits");
@@ -356,28 +404,22 @@ Array uniform(const Array& key, const Shape& shape, DType dtype, double minval, 
     return make_float(
         dtype, shape,
         [&](float* o) {
-          uniform_f32(k, n, lo, hi, o);
-          for (std::int64_t i = 0; i < n; ++i) o[i] = std::min(o[i], below);
+          for_each_uniform_f32(k, n, lo, hi,
+                               [&](std::uint64_t first, const float* u, std::int64_t m) {
+                                 for (std::int64_t i = 0; i < m; ++i)
+                                   o[first + i] = std::min(u[i], below);
+                               });
         },
         [](double*) {});
   }
   if (!(std::isfinite(minval) && std::isfinite(maxval) && minval < maxval)) bad_bounds();
   const double below = std::nextafter(maxval, minval);
   return make_float(
-      dtype, shape, [](float*) {},
-      [&](double* o) {
-        uniform_f64(k, n, minval, maxval, o);
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::min(o[i], below);
-      });
+      dtype, shape, [](float*) {}, [&](double* o) { uniform_f64(k, n, minval, maxval, o, below); });
 }
 
 Array normal(const Array& key, const Shape& shape, DType dtype) {
-  const auto k = detail::key_words(key, "random.normal");
-  const std::int64_t n = detail::checked_size(shape, "random.normal");
-  check_float_dtype(dtype, "random.normal");
-  return make_float(
-      dtype, shape, [&](float* o) { normal_f32(k, n, o); },
-      [&](double* o) { normal_f64(k, n, o); });
+  return sample_float(key, shape, dtype, "random.normal", normal_f32, normal_f64);
 }
 
 Array truncated_normal(const Array& key, double lower, double upper, const Shape& shape,
@@ -436,29 +478,22 @@ Array randint(const Array& key, const Shape& shape, std::int64_t minval, std::in
                      std::to_string(maxval) + ") holds no " + std::string(name(dtype)) +
                      " value; pick bounds inside [" + std::to_string(r.min) + ", " +
                      std::to_string(r.max) + "].");
-  Array out = jute::detail::empty(dtype, shape);
-  switch (dtype) {
-    case DType::Int32: {
-      auto* o = jute::detail::mutable_data<std::int32_t>(out);
-      randint_32(k, n, minval, maxval, r,
-                 [o](std::int64_t i, std::uint32_t v) { o[i] = static_cast<std::int32_t>(v); });
-      break;
-    }
-    case DType::UInt32: {
-      auto* o = jute::detail::mutable_data<std::uint32_t>(out);
-      randint_32(k, n, minval, maxval, r, [o](std::int64_t i, std::uint32_t v) { o[i] = v; });
-      break;
-    }
-    default: {
-      // Since JAX 0.7.2, narrow dtypes are sampled as int32 with the bounds clipped to
-      // [min, max + 1] of the narrow type, then cast.
-      auto* o = jute::detail::mutable_data<std::uint8_t>(out);
-      const IntRange i32 = int_range(int32);
-      randint_32(k, n, std::clamp(minval, r.min, r.max), std::clamp(maxval, r.min, r.max + 1), i32,
-                 [o](std::int64_t i, std::uint32_t v) { o[i] = static_cast<std::uint8_t>(v); });
-      break;
-    }
+  // int32 and uint32 results are the 32-bit patterns randint_32 computes. Since JAX 0.7.2,
+  // narrower dtypes are sampled as int32 with the bounds clipped to [min, max + 1] of the narrow
+  // type, then cast.
+  if (dtype != uint8) {
+    Array out = jute::detail::empty(dtype, shape);
+    randint_32(k, n, minval, maxval, r,
+               static_cast<std::uint32_t*>(jute::detail::mutable_raw(out)));
+    return out;
   }
+  std::vector<std::uint32_t> wide(static_cast<std::size_t>(n));
+  randint_32(k, n, std::clamp(minval, r.min, r.max), std::clamp(maxval, r.min, r.max + 1),
+             int_range(int32), wide.data());
+  Array out = jute::detail::empty(uint8, shape);
+  auto* o = jute::detail::mutable_data<std::uint8_t>(out);
+  for (std::int64_t i = 0; i < n; ++i)
+    o[i] = static_cast<std::uint8_t>(wide[static_cast<std::size_t>(i)]);
   return out;
 }
 
@@ -544,33 +579,11 @@ Array choice(const Array& key, const Array& a, const Shape& shape, bool replace,
 }
 
 Array gumbel(const Array& key, const Shape& shape, DType dtype) {
-  const auto k = detail::key_words(key, "random.gumbel");
-  const std::int64_t n = detail::checked_size(shape, "random.gumbel");
-  check_float_dtype(dtype, "random.gumbel");
-  return make_float(
-      dtype, shape, [&](float* o) { gumbel_f32(k, n, o); },
-      [&](double* o) { gumbel_f64(k, n, o); });
+  return sample_float(key, shape, dtype, "random.gumbel", gumbel_f32, gumbel_f64);
 }
 
 Array exponential(const Array& key, const Shape& shape, DType dtype) {
-  const auto k = detail::key_words(key, "random.exponential");
-  const std::int64_t n = detail::checked_size(shape, "random.exponential");
-  check_float_dtype(dtype, "random.exponential");
-  return make_float(
-      dtype, shape,
-      [&](float* o) {
-        float neg_u[detail::kBlock];
-        for_each_uniform_f32(k, n, 0.0f, 1.0f,
-                             [&](std::uint64_t first, const float* u, std::int64_t m) {
-                               for (std::int64_t i = 0; i < m; ++i) neg_u[i] = -u[i];
-                               detail::log1p_f32(neg_u, m, o + first);
-                               for (std::int64_t i = 0; i < m; ++i) o[first + i] = -o[first + i];
-                             });
-      },
-      [&](double* o) {
-        uniform_f64(k, n, 0.0, 1.0, o);
-        for (std::int64_t i = 0; i < n; ++i) o[i] = -std::log1p(-o[i]);
-      });
+  return sample_float(key, shape, dtype, "random.exponential", exponential_f32, exponential_f64);
 }
 
 Array categorical(const Array& key, const Array& logits, int axis,

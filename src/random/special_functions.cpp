@@ -136,8 +136,7 @@ inline float erfinv_tail(float x, float w) {
   return std::fabs(x) == 1.0f ? x * std::numeric_limits<float>::infinity() : p * x;
 }
 
-// ---- portable block kernels (vectorized by the compiler)
-// -----------------------------------------
+// ---- portable block kernels (vectorized by the compiler) ----------------------------------------
 
 // log1p_f32 of m <= kChunk elements: the fast result with its rounding test, then the slow path for
 // the flagged elements. `in` and `out` must not overlap.
@@ -177,8 +176,7 @@ void erfinv_chunk_portable(const float* __restrict x, std::int64_t m, float scal
     if (tail[i]) out[i] = scale * erfinv_tail(x[i], w[i]);
 }
 
-// ---- AVX-512 block kernels
-// -------------------------------------------------------------------------
+// ---- AVX-512 block kernels ----------------------------------------------------------------------
 
 #if JUTE_RANDOM_AVX512
 
@@ -415,8 +413,7 @@ double erfinv_f64(double x) {
   return std::fabs(x) == 1.0 ? x * std::numeric_limits<double>::infinity() : p * x;
 }
 
-// ---- erf
-// ---------------------------------------------------------------------------------------------
+// ---- erf ----------------------------------------------------------------------------------------
 
 float erf_f32(float x) {
   const float xc = std::fmin(std::fmax(x, -4.0f), 4.0f);

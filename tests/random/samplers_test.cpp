@@ -412,6 +412,25 @@ TEST_SUITE("random") {
         RC_ASSERT(v < uhi);
       }
     }));
+    // The same values as JAX's formula written with plain % on the public bits of split keys.
+    CHECK(rc::check("randint equals JAX's formula with hardware remainders", [](std::int64_t seed) {
+      const std::int64_t lo = *rc::gen::inRange<std::int64_t>(-100000, 100000);
+      const std::int64_t span =
+          *rc::gen::oneOf(rc::gen::inRange<std::int64_t>(1, 300),
+                          rc::gen::inRange<std::int64_t>(1, std::int64_t{1} << 31));
+      const Array k = jr::key(seed);
+      const Array ks = jr::split(k);
+      const auto hb = jr::bits(jr::key_at(ks, 0), {40}).to_vector<std::uint32_t>();
+      const auto lb = jr::bits(jr::key_at(ks, 1), {40}).to_vector<std::uint32_t>();
+      const auto d = static_cast<std::uint32_t>(span);
+      std::uint32_t mult = (1u << 16) % d;
+      mult = (mult * mult) % d;
+      const auto got = jr::randint(k, {40}, lo, lo + span).to_vector<int>();
+      for (std::size_t i = 0; i < 40; ++i) {
+        const std::uint32_t off = ((hb[i] % d) * mult + lb[i] % d) % d;
+        RC_ASSERT(got[i] == static_cast<int>(static_cast<std::uint32_t>(lo) + off));
+      }
+    }));
     // The full uint8 range reaches both ends.
     const auto all = jr::randint(jr::key(0), {4000}, 0, 256, uint8).to_vector<int>();
     CHECK(*std::min_element(all.begin(), all.end()) == 0);
