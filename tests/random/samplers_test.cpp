@@ -84,6 +84,14 @@ TEST_SUITE("random") {
     CHECK(b8.dtype() == uint8);
     CHECK(b8.to_vector<int>() == std::vector<int>{167, 146, 40, 53, 183});
     CHECK(jr::bits(jr::key(0), {0}).size() == 0);
+    // ... so 8 uint8 values packed little-endian are not the first 2 uint32 values.
+    const auto bytes = jr::bits(jr::key(0), {8}, uint8).to_vector<std::uint32_t>();
+    const auto words = jr::bits(jr::key(0), {2}).to_vector<std::uint32_t>();
+    for (std::size_t w = 0; w < 2; ++w) {
+      const std::uint32_t packed = bytes[4 * w] | (bytes[4 * w + 1] << 8) |
+                                   (bytes[4 * w + 2] << 16) | (bytes[4 * w + 3] << 24);
+      CHECK(packed != words[w]);
+    }
   }
 
   TEST_CASE("random.uniform: known answers") {
