@@ -9,6 +9,7 @@
 
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
+#include "jute/testing.hpp"
 
 using namespace jute;
 
@@ -216,6 +217,101 @@ TEST_SUITE("pool") {
         } else {
           RC_ASSERT(y.to_vector<double>() == expected);
         }
+      }
+    }));
+  }
+
+  TEST_CASE("pool: gradients, known values (Flax tests)") {
+    // Average pooling is a window sum divided by the window size; the gradient of the sum of
+    // avg_pool over a 3x3 input with 2x2 windows counts the windows covering each position / 4.
+    Array x = full({1, 3, 3, 1}, 2.0);
+    auto [s, sum_vjp] = vjp(
+        [](const Array& a) {
+          return reduce_window(a, ReduceOp::Sum, {1, 2, 2, 1});
+        },
+        x);
+    CHECK(sum_vjp(full(s.shape(), 0.25)).to_vector<float>() ==
+          std::vector<float>{.25f, .5f, .25f, .5f, 1.f, .5f, .25f, .5f, .25f});
+    // Max pooling: the gradient goes to each window's maximum.
+    Array r = Array::from_vector(arange(9).to_vector<float>(), {1, 3, 3, 1});
+    auto [m, max_vjp] = vjp(
+        [](const Array& a) {
+          return reduce_window(a, ReduceOp::Max, {1, 2, 2, 1});
+        },
+        r);
+    CHECK(max_vjp(ones(m.shape())).to_vector<float>() ==
+          std::vector<float>{0, 0, 0, 0, 1, 1, 0, 1, 1});
+    // Ties: the first maximum in row-major window order gets it (JAX's select with `ge`).
+    auto [t, tie_vjp] = vjp(
+        [](const Array& a) {
+          return reduce_window(a, ReduceOp::Max, {1, 2, 2, 1});
+        },
+        ones({1, 3, 3, 1}));
+    CHECK(tie_vjp(ones(t.shape())).to_vector<float>() ==
+          std::vector<float>{1, 1, 0, 1, 1, 0, 0, 0, 0});
+    // Forward mode picks the same positions.
+    auto [m2, tangent] = jvp(
+        [](const Array& a) {
+          return reduce_window(a, ReduceOp::Max, {1, 2, 2, 1});
+        },
+        r, Array::from_vector(arange(10, 19).to_vector<float>(), {1, 3, 3, 1}));
+    CHECK(tangent.to_vector<float>() == std::vector<float>{14, 15, 17, 18});
+    // 2x2 stride 2 over channels; a window wholly in the padding passes nothing.
+    Array x4 = Array::from_vector(arange(16).to_vector<float>(), {1, 2, 4, 2});
+    auto [p, p_vjp] = vjp(
+        [](const Array& a) {
+          return reduce_window(a, ReduceOp::Max, {1, 2, 2, 1}, {1, 2, 2, 1},
+                               Pads{{0, 0}, {0, 0}, {0, 2}, {0, 0}});
+        },
+        x4);
+    CHECK(p.shape() == Shape{1, 1, 3, 2});
+    CHECK(std::isinf(p.to_vector<float>()[4]));
+    CHECK(p_vjp(ones(p.shape())).to_vector<float>() ==
+          std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1});
+  }
+
+  TEST_CASE("pool: derivatives of every order match finite differences") {
+    CHECK(rc::check("check_grads of reduce_window", [] {
+      PoolCase c = gen_pool_case();
+      RC_PRE(c.valid_padding());
+      const ReduceOp op = *rc::gen::element(ReduceOp::Max, ReduceOp::Sum);
+      // Distinct values a grid step apart, so that no finite-difference step changes which
+      // element is a window's maximum.
+      const std::int64_t n = numel(c.xs);
+      const auto perm = *rc::gen::unique<std::vector<int>>(static_cast<std::size_t>(n),
+                                                           rc::gen::inRange(0, 1000));
+      std::vector<double> v(perm.begin(), perm.end());
+      for (auto& e : v) e *= 0.01;
+      testing::check_grads([c, op](const Array& a) { return c.pool(a, op); },
+                           Array::from_vector(v, c.xs, float64), 3);
+    }));
+  }
+
+  TEST_CASE("pool: the derivative rules are consistent with each other") {
+    // select_scatter and select_gather are each other's transposes, as are the window sum and
+    // its transpose: <u, vjp(v)> = <jvp(v), u> for the recorded positions.
+    CHECK(rc::check("vjp and jvp of reduce_window agree", [] {
+      PoolCase c = gen_pool_case();
+      RC_PRE(c.valid_padding());
+      const ReduceOp op = *rc::gen::element(ReduceOp::Max, ReduceOp::Sum);
+      Array x = Array::from_vector(gen_values(c.xs), c.xs, float64);
+      Shape out_shape;
+      std::vector<std::int64_t> argmax;
+      reference_pool(x.to_vector<double>(), c, op, out_shape, &argmax);
+      const auto tv = gen_values(c.xs);
+      const auto uv = gen_values(out_shape);
+      auto f = [c, op](const Array& a) { return c.pool(a, op); };
+      auto [y, vjp_fn] = vjp(f, x);
+      auto [y2, jt] = jvp(f, x, Array::from_vector(tv, c.xs, float64));
+      auto ct = vjp_fn(Array::from_vector(uv, out_shape, float64)).to_vector<double>();
+      auto jv = jt.to_vector<double>();
+      double lhs = 0, rhs = 0;
+      for (std::size_t i = 0; i < ct.size(); ++i) lhs += ct[i] * tv[i];
+      for (std::size_t i = 0; i < jv.size(); ++i) rhs += jv[i] * uv[i];
+      RC_ASSERT(lhs == rhs);
+      if (op == ReduceOp::Max) {  // the tangent is gathered from the reference's first maxima
+        for (std::size_t i = 0; i < jv.size(); ++i)
+          RC_ASSERT(jv[i] == (argmax[i] < 0 ? 0.0 : tv[static_cast<std::size_t>(argmax[i])]));
       }
     }));
   }
