@@ -196,17 +196,6 @@ struct ConvPlan {
 // col + ow*KC + g*K*Cg + tap*Cg and holds Cg channels.
 
 template <class T>
-void zero_entries(const ConvPlan& p, T* dst0, std::int64_t from, std::int64_t to) {
-  if (p.C == 1) {
-    for (std::int64_t ow = from; ow < to; ++ow) dst0[ow * p.KC] = T(0);
-    return;
-  }
-  for (std::int64_t ow = from; ow < to; ++ow)
-    for (std::int64_t g = 0; g < p.G; ++g)
-      std::memset(dst0 + ow * p.KC + g * p.K * p.Cg, 0, static_cast<std::size_t>(p.Cg) * sizeof(T));
-}
-
-template <class T>
 inline void copy_run(T* dst, const T* src, std::int64_t n) {
   if (n >= 16) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
   else
@@ -214,8 +203,25 @@ inline void copy_run(T* dst, const T* src, std::int64_t n) {
 }
 
 template <class T>
+inline void zero_run(T* dst, std::int64_t n) {
+  if (n >= 16) std::memset(dst, 0, static_cast<std::size_t>(n) * sizeof(T));
+  else
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+template <class T>
 inline void add_run(T* dst, const T* src, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+template <class T>
+void zero_entries(const ConvPlan& p, T* dst0, std::int64_t from, std::int64_t to) {
+  if (p.C == 1) {
+    for (std::int64_t ow = from; ow < to; ++ow) dst0[ow * p.KC] = T(0);
+    return;
+  }
+  for (std::int64_t ow = from; ow < to; ++ow)
+    for (std::int64_t g = 0; g < p.G; ++g) zero_run(dst0 + ow * p.KC + g * p.K * p.Cg, p.Cg);
 }
 
 /// im2col of one line when `contiguous_taps`: per outer tap, one copy of klast*C per output in
@@ -227,8 +233,7 @@ void im2col_line_contiguous(const ConvPlan& p, const T* x, const std::int64_t* b
     const std::int64_t base = bases[to];
     T* dst0 = col + to * KWC;
     if (base < 0) {
-      for (std::int64_t ow = 0; ow < p.line_len; ++ow)
-        std::memset(dst0 + ow * p.KC, 0, static_cast<std::size_t>(KWC) * sizeof(T));
+      for (std::int64_t ow = 0; ow < p.line_len; ++ow) zero_run(dst0 + ow * p.KC, KWC);
       continue;
     }
     const T* src0 = x + base;
@@ -238,7 +243,7 @@ void im2col_line_contiguous(const ConvPlan& p, const T* x, const std::int64_t* b
       for (std::int64_t kw = 0; kw < p.klast; ++kw) {
         const std::int64_t ix = start + kw;
         if (ix >= 0 && ix < p.in_last) copy_run(dst + kw * C, src0 + ix * C, C);
-        else std::memset(dst + kw * C, 0, static_cast<std::size_t>(C) * sizeof(T));
+        else zero_run(dst + kw * C, C);
       }
     };
     for (std::int64_t ow = 0; ow < p.inner_lo; ++ow) edge(ow);
