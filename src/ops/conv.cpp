@@ -83,47 +83,34 @@ void harmonize(Array& a, Array& b) {
 
 }  // namespace
 
-Array conv_forward(const Array& x_in, const Array& w_in, const ConvGeometry& geo) {
-  Array x = x_in, w = w_in;
-  harmonize(x, w);
-  Array y = empty(x.dtype(), geo.out_shape());
-  conv_forward_kernel(geo, x.dtype(), x.raw_data(), w.raw_data(), mutable_raw(y));
-  if (!any_traced(x, w)) return y;
-  return record("conv_general_dilated", y, {x, w},
-                [geo](const Array& g, const std::vector<Array>& in, const Array&) {
-                  return std::vector<Array>{
-                      may_need_cotangent(in[0]) ? conv_input_grad(g, in[1], geo) : Array(),
-                      may_need_cotangent(in[1]) ? conv_kernel_grad(in[0], g, geo) : Array()};
-                });
-}
-
-Array conv_input_grad(const Array& g_in, const Array& w_in, const ConvGeometry& geo) {
-  Array g = g_in, w = w_in;
-  harmonize(g, w);
-  Array dx = empty(g.dtype(), geo.lhs_shape());
-  conv_input_grad_kernel(geo, g.dtype(), g.raw_data(), w.raw_data(), mutable_raw(dx));
-  if (!any_traced(g, w)) return dx;
-  // <ct, I(g, w)> = <g, conv(ct, w)> = T(ct, w, g).
-  return record("conv_input_grad", dx, {g, w},
-                [geo](const Array& ct, const std::vector<Array>& in, const Array&) {
-                  return std::vector<Array>{
-                      may_need_cotangent(in[0]) ? conv_forward(ct, in[1], geo) : Array(),
-                      may_need_cotangent(in[1]) ? conv_kernel_grad(ct, in[0], geo) : Array()};
-                });
-}
-
-Array conv_kernel_grad(const Array& x_in, const Array& g_in, const ConvGeometry& geo) {
-  Array x = x_in, g = g_in;
-  harmonize(x, g);
-  Array dw = empty(x.dtype(), geo.rhs_shape());
-  conv_kernel_grad_kernel(geo, x.dtype(), x.raw_data(), g.raw_data(), mutable_raw(dw));
-  if (!any_traced(x, g)) return dw;
-  // <ct, K(x, g)> = <g, conv(x, ct)> = T(x, ct, g).
-  return record("conv_kernel_grad", dw, {x, g},
-                [geo](const Array& ct, const std::vector<Array>& in, const Array&) {
-                  return std::vector<Array>{
-                      may_need_cotangent(in[0]) ? conv_input_grad(in[1], ct, geo) : Array(),
-                      may_need_cotangent(in[1]) ? conv_forward(in[0], ct, geo) : Array()};
+Array conv_op(ConvRole role, const Array& a_in, const Array& b_in, const ConvGeometry& geo) {
+  Array a = a_in, b = b_in;
+  harmonize(a, b);
+  const Shape shape = role == ConvRole::Output  ? geo.out_shape()
+                      : role == ConvRole::Input ? geo.lhs_shape()
+                                                : geo.rhs_shape();
+  Array out = empty(a.dtype(), shape);
+  conv_kernel(role, geo, a.dtype(), a.raw_data(), b.raw_data(), mutable_raw(out));
+  if (!any_traced(a, b)) return out;
+  static constexpr const char* names[] = {"conv_input_grad", "conv_kernel_grad",
+                                          "conv_general_dilated"};
+  return record(names[static_cast<int>(role)], out, {a, b},
+                [geo, role](const Array& ct, const std::vector<Array>& in, const Array&) {
+                  // T(x, w, g) is linear in each variable, so the cotangent of an operand is the
+                  // op computing that operand's role from the other two: the cotangent (in this
+                  // op's role) and the other operand.
+                  const auto [ra, rb] = conv_operand_roles(role);
+                  Array by_role[3];
+                  by_role[static_cast<int>(role)] = ct;
+                  by_role[static_cast<int>(ra)] = in[0];
+                  by_role[static_cast<int>(rb)] = in[1];
+                  auto compute = [&](ConvRole r) {
+                    const auto [p, q] = conv_operand_roles(r);
+                    return conv_op(r, by_role[static_cast<int>(p)], by_role[static_cast<int>(q)],
+                                   geo);
+                  };
+                  return std::vector<Array>{may_need_cotangent(in[0]) ? compute(ra) : Array(),
+                                            may_need_cotangent(in[1]) ? compute(rb) : Array()};
                 });
 }
 

@@ -153,7 +153,8 @@ struct ConvPlan {
     pad_last = geo.pad_lo[D - 1];
     contiguous_taps = G == 1 && geo.lhs_dilation[D - 1] == 1 && geo.rhs_dilation[D - 1] == 1;
     // Outputs whose first tap is at >= 0 and whose last tap is at <= in - 1.
-    inner_lo = std::min(line_len, (std::max<std::int64_t>(pad_last, 0) + stride_last - 1) / stride_last);
+    inner_lo =
+        std::min(line_len, (std::max<std::int64_t>(pad_last, 0) + stride_last - 1) / stride_last);
     inner_hi = in_last - klast + pad_last < 0 ? 0 : (in_last - klast + pad_last) / stride_last + 1;
     inner_hi = std::clamp(inner_hi, inner_lo, line_len);
 
@@ -197,14 +198,16 @@ struct ConvPlan {
 
 template <class T>
 inline void copy_run(T* dst, const T* src, std::int64_t n) {
-  if (n >= 16) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+  if (n >= 16)
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
   else
     for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 template <class T>
 inline void zero_run(T* dst, std::int64_t n) {
-  if (n >= 16) std::memset(dst, 0, static_cast<std::size_t>(n) * sizeof(T));
+  if (n >= 16)
+    std::memset(dst, 0, static_cast<std::size_t>(n) * sizeof(T));
   else
     for (std::int64_t i = 0; i < n; ++i) dst[i] = T(0);
 }
@@ -242,8 +245,10 @@ void im2col_line_contiguous(const ConvPlan& p, const T* x, const std::int64_t* b
       T* dst = dst0 + ow * p.KC;
       for (std::int64_t kw = 0; kw < p.klast; ++kw) {
         const std::int64_t ix = start + kw;
-        if (ix >= 0 && ix < p.in_last) copy_run(dst + kw * C, src0 + ix * C, C);
-        else zero_run(dst + kw * C, C);
+        if (ix >= 0 && ix < p.in_last)
+          copy_run(dst + kw * C, src0 + ix * C, C);
+        else
+          zero_run(dst + kw * C, C);
       }
     };
     for (std::int64_t ow = 0; ow < p.inner_lo; ++ow) edge(ow);
@@ -337,9 +342,14 @@ void col2im_line(const ConvPlan& p, const T* col, const std::int64_t* bases, T* 
 }
 
 /// Calls f(line0, nlines, col) for each chunk of output lines after filling `col` with their
-/// im2col rows (when `fill`); `col` has room for a chunk.
+/// im2col rows (when `fill`); `col` has room for a chunk. When im2col(x) is x itself (and `fill`),
+/// calls f once with x.
 template <class T, class F>
 void for_each_chunk(const ConvPlan& p, const T* x, bool fill, F&& f) {
+  if (fill && p.identity_col) {
+    f(std::int64_t{0}, p.lines, x);
+    return;
+  }
   const std::int64_t lpc = p.lines_per_chunk();
   Array colbuf = empty(dtype_of<T>(), {lpc * p.line_len * p.KC});
   T* col = mutable_data<T>(colbuf);
@@ -350,8 +360,10 @@ void for_each_chunk(const ConvPlan& p, const T* x, bool fill, F&& f) {
       for (std::int64_t l = 0; l < nl; ++l) {
         p.line_bases(l0 + l, od.data(), bases.data());
         T* line_col = col + l * p.line_len * p.KC;
-        if (p.contiguous_taps) im2col_line_contiguous(p, x, bases.data(), line_col);
-        else im2col_line(p, x, bases.data(), line_col);
+        if (p.contiguous_taps)
+          im2col_line_contiguous(p, x, bases.data(), line_col);
+        else
+          im2col_line(p, x, bases.data(), line_col);
       }
     f(l0, nl, col);
   }
@@ -362,12 +374,6 @@ void forward(const ConvPlan& p, const T* x, const T* w, T* y) {
   if (p.M == 0 || p.O == 0) return;
   if (p.K * p.Cg == 0) {
     std::fill_n(y, p.M * p.O, T(0));
-    return;
-  }
-  if (p.identity_col) {
-    for (std::int64_t g = 0; g < p.G; ++g)
-      gemm(false, false, p.M, p.Og, p.Cg, x + g * p.Cg, p.C, w + g * p.Og, p.O, T(0), y + g * p.Og,
-           p.O);
     return;
   }
   for_each_chunk<T>(p, x, true, [&](std::int64_t l0, std::int64_t nl, const T* col) {
@@ -404,8 +410,10 @@ void input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w
     for (std::int64_t l = 0; l < nl; ++l) {
       p.line_bases(l0 + l, od.data(), bases.data());
       const T* line_col = col + l * p.line_len * p.KC;
-      if (p.contiguous_taps) col2im_line_contiguous(p, line_col, bases.data(), dx);
-      else col2im_line(p, line_col, bases.data(), dx);
+      if (p.contiguous_taps)
+        col2im_line_contiguous(p, line_col, bases.data(), dx);
+      else
+        col2im_line(p, line_col, bases.data(), dx);
     }
   });
 }
@@ -415,12 +423,6 @@ void kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
   const std::int64_t rows_all = p.K * p.Cg;
   if (p.M == 0 || rows_all == 0 || p.O == 0) {
     std::fill_n(dw, rows_all * p.O, T(0));
-    return;
-  }
-  if (p.identity_col) {
-    for (std::int64_t g = 0; g < p.G; ++g)
-      gemm(true, false, p.Cg, p.Og, p.M, x + g * p.Cg, p.C, gy + g * p.Og, p.O, T(0), dw + g * p.Og,
-           p.O);
     return;
   }
   for_each_chunk<T>(p, x, true, [&](std::int64_t l0, std::int64_t nl, const T* col) {
@@ -435,37 +437,42 @@ void kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
 
 }  // namespace
 
-void conv_forward_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* w,
-                         void* y) {
-  ConvPlan p(geo);
-  if (dtype == DType::Float32)
-    forward(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
-  else
-    forward(p, static_cast<const double*>(x), static_cast<const double*>(w),
-            static_cast<double*>(y));
+std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
+  switch (role) {
+    case ConvRole::Input:
+      return {ConvRole::Output, ConvRole::Kernel};
+    case ConvRole::Kernel:
+      return {ConvRole::Input, ConvRole::Output};
+    case ConvRole::Output:
+      break;
+  }
+  return {ConvRole::Input, ConvRole::Kernel};
 }
 
-void conv_input_grad_kernel(const ConvGeometry& geo, DType dtype, const void* g, const void* w,
-                            void* dx) {
-  ConvPlan p(geo);
-  const std::int64_t n = p.batch_stride * geo.batch;
+void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
+                 void* out) {
+  const ConvPlan p(geo);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    const T* ta = static_cast<const T*>(a);
+    const T* tb = static_cast<const T*>(b);
+    T* to = static_cast<T*>(out);
+    switch (role) {
+      case ConvRole::Output:
+        forward(p, ta, tb, to);
+        break;
+      case ConvRole::Input:
+        input_grad(p, p.batch_stride * geo.batch, ta, tb, to);
+        break;
+      case ConvRole::Kernel:
+        kernel_grad(p, ta, tb, to);
+        break;
+    }
+  };
   if (dtype == DType::Float32)
-    input_grad(p, n, static_cast<const float*>(g), static_cast<const float*>(w),
-               static_cast<float*>(dx));
+    run(float{});
   else
-    input_grad(p, n, static_cast<const double*>(g), static_cast<const double*>(w),
-               static_cast<double*>(dx));
-}
-
-void conv_kernel_grad_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* g,
-                             void* dw) {
-  ConvPlan p(geo);
-  if (dtype == DType::Float32)
-    kernel_grad(p, static_cast<const float*>(x), static_cast<const float*>(g),
-                static_cast<float*>(dw));
-  else
-    kernel_grad(p, static_cast<const double*>(x), static_cast<const double*>(g),
-                static_cast<double*>(dw));
+    run(double{});
 }
 
 }  // namespace jute::detail

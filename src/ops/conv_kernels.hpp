@@ -6,10 +6,12 @@
 //   conv_forward(x, w)       = ∂T/∂g   — (N, out..., O)
 //   conv_input_grad(g, w)    = ∂T/∂x   — (N, in..., C): GEMM g @ wᵀ, then col2im
 //   conv_kernel_grad(x, g)   = ∂T/∂w   — (k..., C/G, O): GEMM im2col(x)ᵀ @ g
-// Each op's rule is written with the other two, so derivatives of any order close over this set.
+// The cotangent of an operand of one of them is the op that computes that operand's role from
+// the other two, so derivatives of any order close over this set.
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "core/array_impl.hpp"
@@ -43,20 +45,35 @@ ConvGeometry make_conv_geometry(const Shape& lhs, const Shape& rhs, const Shape&
                                 const Padding& padding, const Shape& lhs_dilation,
                                 const Shape& rhs_dilation, std::int64_t feature_group_count);
 
-/// y = conv(x, w); `dtype` is float32 or float64 for all three buffers.
-void conv_forward_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* w,
-                         void* y);
-/// dx = the transpose of conv(·, w) applied to g (g @ wᵀ per group, then col2im).
-void conv_input_grad_kernel(const ConvGeometry& geo, DType dtype, const void* g, const void* w,
-                            void* dx);
-/// dw = the transpose of conv(x, ·) applied to g (im2col(x)ᵀ @ g per group).
-void conv_kernel_grad_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* g,
-                             void* dw);
+/// The three variables of the trilinear form T(x, w, g) = <g, conv(x, w)>: the input, the
+/// kernel and the output (cotangent). Each op computes one of them from the other two.
+enum class ConvRole { Input, Kernel, Output };
 
-/// The recorded ops (they record themselves when an input is traced). Operands must share a
-/// float dtype and have the shapes the geometry says; the callers guarantee both.
-Array conv_forward(const Array& x, const Array& w, const ConvGeometry& geo);
-Array conv_input_grad(const Array& g, const Array& w, const ConvGeometry& geo);
-Array conv_kernel_grad(const Array& x, const Array& g, const ConvGeometry& geo);
+/// The roles of the two operands of the op that computes `role`, in argument order:
+/// Output from (Input, Kernel), Input from (Output, Kernel), Kernel from (Input, Output).
+std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role);
+
+/// Computes `role` from the operands `a`, `b` (in the order of conv_operand_roles) into `out`;
+/// `dtype` is float32 or float64 for all three buffers:
+///   Output: y  = conv(x, w)         im2col(x) @ w per group
+///   Input:  dx = conv(·, w)ᵀ g      g @ wᵀ per group, then col2im
+///   Kernel: dw = conv(x, ·)ᵀ g      im2col(x)ᵀ @ g per group
+void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
+                 void* out);
+
+/// The recorded op computing `role` from `a`, `b` (in the order of conv_operand_roles); it records
+/// itself when an operand is traced. Operands must have the shapes the geometry says (the callers
+/// guarantee it); mixed float dtypes are promoted.
+Array conv_op(ConvRole role, const Array& a, const Array& b, const ConvGeometry& geo);
+
+inline Array conv_forward(const Array& x, const Array& w, const ConvGeometry& geo) {
+  return conv_op(ConvRole::Output, x, w, geo);
+}
+inline Array conv_input_grad(const Array& g, const Array& w, const ConvGeometry& geo) {
+  return conv_op(ConvRole::Input, g, w, geo);
+}
+inline Array conv_kernel_grad(const Array& x, const Array& g, const ConvGeometry& geo) {
+  return conv_op(ConvRole::Kernel, x, g, geo);
+}
 
 }  // namespace jute::detail

@@ -167,78 +167,58 @@ inline bool beats(T x, T m) {
     return x > m;
 }
 
-/// y = max over windows; with `idx`, also the flat input position each output took (-1 when
-/// the window lies wholly in the padding).
-template <class T>
-void window_max(const WindowPlan& p, const T* x, T* y, std::int32_t* idx) {
+/// y = the reduction of each window with `combine(acc, x)`, starting from `identity` (only
+/// needed where padding is).
+template <class T, class Combine>
+void window_reduce(const WindowPlan& p, const T* x, T* y, T identity, Combine combine) {
   const std::int64_t V = p.V;
   if (p.interior) {
     p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
       T* yo = y + oo;
       const T* x0 = x + ib + p.tap_off[0];
       for (std::int64_t v = 0; v < V; ++v) yo[v] = x0[v];
-      if (idx)
-        for (std::int64_t v = 0; v < V; ++v)
-          idx[oo + v] = static_cast<std::int32_t>(ib + p.tap_off[0] + v);
       for (std::size_t t = 1; t < p.tap_off.size(); ++t) {
         const T* xt = x + ib + p.tap_off[t];
-        if (idx) {
-          for (std::int64_t v = 0; v < V; ++v)
-            if (beats(xt[v], yo[v])) {
-              yo[v] = xt[v];
-              idx[oo + v] = static_cast<std::int32_t>(ib + p.tap_off[t] + v);
-            }
-        } else {
-          for (std::int64_t v = 0; v < V; ++v) yo[v] = beats(xt[v], yo[v]) ? xt[v] : yo[v];
-        }
+        for (std::int64_t v = 0; v < V; ++v) yo[v] = combine(yo[v], xt[v]);
       }
     });
     return;
   }
-  std::fill_n(y, p.out_size, max_identity<T>());
-  if (idx) std::fill_n(idx, p.out_size, -1);
+  std::fill_n(y, p.out_size, identity);
   const std::int64_t in_step = p.strides[p.R - 1] * V;
   p.for_each_tap_run([&](std::int64_t oo, std::int64_t io, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) {
       T* yo = y + oo + i * V;
       const T* xi = x + io + i * in_step;
-      if (idx) {
-        std::int32_t* id = idx + oo + i * V;
-        for (std::int64_t v = 0; v < V; ++v)
-          if (id[v] < 0 || beats(xi[v], yo[v])) {
-            yo[v] = xi[v];
-            id[v] = static_cast<std::int32_t>(io + i * in_step + v);
-          }
-      } else {
-        for (std::int64_t v = 0; v < V; ++v) yo[v] = beats(xi[v], yo[v]) ? xi[v] : yo[v];
-      }
+      for (std::int64_t v = 0; v < V; ++v) yo[v] = combine(yo[v], xi[v]);
     }
   });
 }
 
+/// y = max over windows and idx = the flat input position each output took (-1 when the window
+/// lies wholly in the padding): the first maximum in row-major window order.
 template <class T>
-void window_sum(const WindowPlan& p, const T* x, T* y) {
-  const std::int64_t V = p.V;
+void window_argmax(const WindowPlan& p, const T* x, T* y, std::int32_t* idx) {
+  std::fill_n(y, p.out_size, max_identity<T>());
+  std::fill_n(idx, p.out_size, -1);
+  // Both schemes visit a window's taps in row-major order, and a tap replaces the running
+  // maximum only when it beats it, so the first maximum stays.
+  auto take = [&](std::int64_t oo, std::int64_t io) {
+    for (std::int64_t v = 0; v < p.V; ++v)
+      if (idx[oo + v] < 0 || beats(x[io + v], y[oo + v])) {
+        y[oo + v] = x[io + v];
+        idx[oo + v] = static_cast<std::int32_t>(io + v);
+      }
+  };
   if (p.interior) {
     p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
-      T* yo = y + oo;
-      const T* x0 = x + ib + p.tap_off[0];
-      for (std::int64_t v = 0; v < V; ++v) yo[v] = x0[v];
-      for (std::size_t t = 1; t < p.tap_off.size(); ++t) {
-        const T* xt = x + ib + p.tap_off[t];
-        for (std::int64_t v = 0; v < V; ++v) yo[v] = static_cast<T>(yo[v] + xt[v]);
-      }
+      for (auto off : p.tap_off) take(oo, ib + off);
     });
     return;
   }
-  std::fill_n(y, p.out_size, T(0));
-  const std::int64_t in_step = p.strides[p.R - 1] * V;
+  const std::int64_t in_step = p.strides[p.R - 1] * p.V;
   p.for_each_tap_run([&](std::int64_t oo, std::int64_t io, std::int64_t n) {
-    for (std::int64_t i = 0; i < n; ++i) {
-      T* yo = y + oo + i * V;
-      const T* xi = x + io + i * in_step;
-      for (std::int64_t v = 0; v < V; ++v) yo[v] = static_cast<T>(yo[v] + xi[v]);
-    }
+    for (std::int64_t i = 0; i < n; ++i) take(oo + i * p.V, io + i * in_step);
   });
 }
 
@@ -341,7 +321,9 @@ Array window_sum_op(const Array& x, const WindowArgs& w) {
   Array y = empty(x.dtype(), w.out);
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, bool>) window_sum(p, x.data<T>(), mutable_data<T>(y));
+    if constexpr (!std::is_same_v<T, bool>)
+      window_reduce(p, x.data<T>(), mutable_data<T>(y), T(0),
+                    [](T acc, T v) { return static_cast<T>(acc + v); });
   });
   if (!any_traced(x)) return y;
   Shape in_shape = x.shape();
@@ -362,9 +344,13 @@ Array window_max_op(const Array& x, const WindowArgs& w) {
   Array idx = track ? empty(DType::Int32, w.out) : Array();
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (!std::is_same_v<T, bool>)
-      window_max(p, x.data<T>(), mutable_data<T>(y),
-                 track ? mutable_data<std::int32_t>(idx) : nullptr);
+    if constexpr (!std::is_same_v<T, bool>) {
+      if (track)
+        window_argmax(p, x.data<T>(), mutable_data<T>(y), mutable_data<std::int32_t>(idx));
+      else
+        window_reduce(p, x.data<T>(), mutable_data<T>(y), max_identity<T>(),
+                      [](T acc, T v) { return beats(v, acc) ? v : acc; });
+    }
   });
   if (!track) return y;
   Shape in_shape = x.shape();

@@ -10,34 +10,12 @@
 #include "jute/ops.hpp"
 #include "jute/testing.hpp"
 #include "ops/conv_kernels.hpp"
+#include "ops/window_helpers.hpp"
 
 using namespace jute;
+using namespace jute::window_test;
 
 namespace {
-
-using Pads = std::vector<std::pair<std::int64_t, std::int64_t>>;
-
-std::int64_t numel(const Shape& s) {
-  std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
-
-/// Row-major multi-index of flat position `flat` in `shape`.
-Shape unravel(std::int64_t flat, const Shape& shape) {
-  Shape idx(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    idx[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return idx;
-}
-
-std::int64_t ravel(const Shape& idx, const Shape& shape) {
-  std::int64_t flat = 0;
-  for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
-  return flat;
-}
 
 /// The convolution written literally as lax defines it: insert lhs_dilation-1 zeros between
 /// input elements, pad (negative pads crop), then slide the rhs-dilated kernel with the strides.
@@ -184,15 +162,6 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
   double s = 0;
   for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -10,33 +10,12 @@
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
 #include "jute/testing.hpp"
+#include "ops/window_helpers.hpp"
 
 using namespace jute;
+using namespace jute::window_test;
 
 namespace {
-
-using Pads = std::vector<std::pair<std::int64_t, std::int64_t>>;
-
-std::int64_t numel(const Shape& s) {
-  std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
-
-Shape unravel(std::int64_t flat, const Shape& shape) {
-  Shape idx(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    idx[d] = flat % shape[d];
-    flat /= shape[d];
-  }
-  return idx;
-}
-
-std::int64_t ravel(const Shape& idx, const Shape& shape) {
-  std::int64_t flat = 0;
-  for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
-  return flat;
-}
 
 /// A random reduce_window configuration.
 struct PoolCase {
@@ -130,15 +109,6 @@ std::vector<double> gen_values(const Shape& s) {
   return *rc::gen::container<std::vector<double>>(
       static_cast<std::size_t>(numel(s)),
       rc::gen::map(rc::gen::inRange(-9, 10), [](int v) { return static_cast<double>(v); }));
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
