@@ -435,6 +435,85 @@ void kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
   });
 }
 
+// ---- depthwise convolutions --------------------------------------------------------------------
+// With one input channel per group (depthwise, possibly with a channel multiplier O/G), a GEMM per
+// group would multiply by a single column. These loops work on the input directly instead,
+// vectorized over the channels, which are contiguous in the input, the kernel and the output.
+
+/// Calls f(row, tap, src) for every (output row, kernel tap) pair whose tap reads the input rather
+/// than padding; `src` is the input offset of the position's channel 0.
+template <class F>
+void for_each_entry(const ConvPlan& p, F&& f) {
+  std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
+  for (std::int64_t line = 0; line < p.lines; ++line) {
+    p.line_bases(line, od.data(), bases.data());
+    const std::int64_t row0 = line * p.line_len;
+    for (std::int64_t to = 0; to < p.kouter; ++to) {
+      const std::int64_t base = bases[static_cast<std::size_t>(to)];
+      if (base < 0) continue;
+      for (std::int64_t kw = 0; kw < p.klast; ++kw) {
+        const TapRun& r = p.runs[static_cast<std::size_t>(kw)];
+        for (std::int64_t t = 0; t < r.count; ++t)
+          f(row0 + r.first + t * r.step, to * p.klast + kw, base + (r.ix0 + t * r.dix) * p.C);
+      }
+    }
+  }
+}
+
+template <class T>
+void depthwise_forward(const ConvPlan& p, const T* x, const T* w, T* y) {
+  std::fill_n(y, p.M * p.O, T(0));
+  const std::int64_t O = p.O, Og = p.Og;
+  for_each_entry(p, [&](std::int64_t row, std::int64_t tap, std::int64_t src) {
+    T* yr = y + row * O;
+    const T* xs = x + src;
+    const T* wt = w + tap * O;
+    if (Og == 1) {
+      for (std::int64_t c = 0; c < O; ++c) yr[c] += xs[c] * wt[c];
+    } else {
+      for (std::int64_t g = 0; g < p.G; ++g)
+        for (std::int64_t j = 0; j < Og; ++j) yr[g * Og + j] += xs[g] * wt[g * Og + j];
+    }
+  });
+}
+
+template <class T>
+void depthwise_input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w, T* dx) {
+  std::fill_n(dx, dx_size, T(0));
+  const std::int64_t O = p.O, Og = p.Og;
+  for_each_entry(p, [&](std::int64_t row, std::int64_t tap, std::int64_t src) {
+    T* d = dx + src;
+    const T* gr = gy + row * O;
+    const T* wt = w + tap * O;
+    if (Og == 1) {
+      for (std::int64_t c = 0; c < O; ++c) d[c] += gr[c] * wt[c];
+    } else {
+      for (std::int64_t g = 0; g < p.G; ++g) {
+        T acc = 0;
+        for (std::int64_t j = 0; j < Og; ++j) acc += gr[g * Og + j] * wt[g * Og + j];
+        d[g] += acc;
+      }
+    }
+  });
+}
+
+template <class T>
+void depthwise_kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
+  std::fill_n(dw, p.K * p.O, T(0));
+  const std::int64_t O = p.O, Og = p.Og;
+  for_each_entry(p, [&](std::int64_t row, std::int64_t tap, std::int64_t src) {
+    T* d = dw + tap * O;
+    const T* xs = x + src;
+    const T* gr = gy + row * O;
+    if (Og == 1) {
+      for (std::int64_t c = 0; c < O; ++c) d[c] += xs[c] * gr[c];
+    } else {
+      for (std::int64_t g = 0; g < p.G; ++g)
+        for (std::int64_t j = 0; j < Og; ++j) d[g * Og + j] += xs[g] * gr[g * Og + j];
+    }
+  });
+}
+
 }  // namespace
 
 std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
@@ -457,15 +536,26 @@ void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void
     const T* ta = static_cast<const T*>(a);
     const T* tb = static_cast<const T*>(b);
     T* to = static_cast<T*>(out);
+    const std::int64_t dx_size = p.batch_stride * geo.batch;
+    const bool depthwise = p.Cg == 1 && p.G > 1;
     switch (role) {
       case ConvRole::Output:
-        forward(p, ta, tb, to);
+        if (depthwise)
+          depthwise_forward(p, ta, tb, to);
+        else
+          forward(p, ta, tb, to);
         break;
       case ConvRole::Input:
-        input_grad(p, p.batch_stride * geo.batch, ta, tb, to);
+        if (depthwise)
+          depthwise_input_grad(p, dx_size, ta, tb, to);
+        else
+          input_grad(p, dx_size, ta, tb, to);
         break;
       case ConvRole::Kernel:
-        kernel_grad(p, ta, tb, to);
+        if (depthwise)
+          depthwise_kernel_grad(p, ta, tb, to);
+        else
+          kernel_grad(p, ta, tb, to);
         break;
     }
   };
