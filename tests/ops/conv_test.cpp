@@ -387,4 +387,51 @@ TEST_SUITE("conv") {
     // height by 1 on each side) and one kernel column (stride 2 needs no width padding).
     CHECK(cts[0].to_vector<float>()[0] == 8.f);
   }
+
+  TEST_CASE("conv: second order through a nonlinearity (grad of grad, Hessian-vector products)") {
+    // A small CNN layer: sum(tanh(conv(x, w))). Its second derivatives feed non-constant
+    // cotangents to the rules of conv_input_grad and conv_kernel_grad.
+    const Shape xs{2, 5, 4, 2}, ws{3, 2, 2, 3};
+    std::vector<double> xv(static_cast<std::size_t>(numel(xs))),
+        wv(static_cast<std::size_t>(numel(ws)));
+    for (std::size_t i = 0; i < xv.size(); ++i)
+      xv[i] = 0.5 * std::sin(0.9 * static_cast<double>(i));
+    for (std::size_t i = 0; i < wv.size(); ++i)
+      wv[i] = 0.4 * std::cos(1.7 * static_cast<double>(i));
+    const Array x = Array::from_vector(xv, xs, float64), w = Array::from_vector(wv, ws, float64);
+    auto layer = [](const Array& a, const Array& k) {
+      return sum(tanh(conv_general_dilated(a, k, {2, 1}, "SAME", {}, {1, 2})));
+    };
+    CHECK_NOTHROW(testing::check_grads(
+        [&](const std::vector<Array>& a) { return layer(a[0], a[1]); }, {x, w}, 2));
+    // hvp against central differences of the gradient.
+    std::vector<double> vv(wv.size());
+    for (std::size_t i = 0; i < vv.size(); ++i) vv[i] = std::cos(0.3 * static_cast<double>(i));
+    const Array v = Array::from_vector(vv, ws, float64);
+    auto f = [&](const Array& k) { return layer(x, k); };
+    const auto hv = hvp(f, w, v).to_vector<double>();
+    const double eps = 1e-5;
+    const auto gp = grad(f)(w + eps * v).to_vector<double>();
+    const auto gm = grad(f)(w - eps * v).to_vector<double>();
+    for (std::size_t i = 0; i < hv.size(); ++i)
+      CHECK(hv[i] == doctest::Approx((gp[i] - gm[i]) / (2 * eps)).epsilon(1e-6));
+    // grad of grad with respect to the input, through the kernel gradient.
+    auto g_of_g = grad([&](const Array& a) {
+      return sum(grad([&](const Array& k) { return layer(a, k); })(w) * v);
+    })(x);
+    CHECK(g_of_g.shape() == xs);
+    const auto gx = g_of_g.to_vector<double>();
+    auto dot_v = [&](const Array& a) {
+      return sum(grad([&](const Array& k) { return layer(a, k); })(w) * v).item<double>();
+    };
+    for (std::size_t i : {std::size_t{0}, std::size_t{7}, std::size_t{33}}) {
+      std::vector<double> xp = xv, xm = xv;
+      xp[i] += eps;
+      xm[i] -= eps;
+      const double fd = (dot_v(Array::from_vector(xp, xs, float64)) -
+                         dot_v(Array::from_vector(xm, xs, float64))) /
+                        (2 * eps);
+      CHECK(gx[i] == doctest::Approx(fd).epsilon(1e-6));
+    }
+  }
 }

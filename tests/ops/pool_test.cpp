@@ -285,4 +285,32 @@ TEST_SUITE("pool") {
       }
     }));
   }
+
+  TEST_CASE("pool: average pooling gradients (Flax tests)") {
+    // avg_pool = window sum / window size (Flax counts the padding).
+    auto avg_pool = [](const Array& a) {
+      return reduce_window(a, ReduceOp::Sum, {1, 2, 2, 1}) / 4.0;
+    };
+    const Array x = full({1, 3, 3, 1}, 2.0);
+    CHECK(avg_pool(x).to_vector<float>() == std::vector<float>(4, 2.f));
+    CHECK(grad([&](const Array& a) { return sum(avg_pool(a)); })(x).to_vector<float>() ==
+          std::vector<float>{.25f, .5f, .25f, .5f, 1.f, .5f, .25f, .5f, .25f});
+    CHECK(grad([&](const Array& a) { return mean(avg_pool(a)); })(x).to_vector<float>() ==
+          std::vector<float>{.0625f, .125f, .0625f, .125f, .25f, .125f, .0625f, .125f, .0625f});
+    // max_pool: the gradient of the sum is 1 at each window's maximum (positions 4, 5, 7, 8).
+    const Array r = Array::from_vector(arange(9).to_vector<float>(), {1, 3, 3, 1});
+    CHECK(grad([](const Array& a) {
+            return sum(reduce_window(a, ReduceOp::Max, {1, 2, 2, 1}));
+          })(r)
+              .to_vector<float>() == std::vector<float>{0, 0, 0, 0, 1, 1, 0, 1, 1});
+    // Second order: the Hessian of sum(max_pool(x)^2) is diagonal, 2 at each selected element
+    // (times the number of windows that select it).
+    const Array h = hvp(
+        [](const Array& a) {
+          Array m = reduce_window(a, ReduceOp::Max, {1, 2, 2, 1});
+          return sum(m * m);
+        },
+        r, ones({1, 3, 3, 1}));
+    CHECK(h.to_vector<float>() == std::vector<float>{0, 0, 0, 0, 2, 2, 0, 2, 2});
+  }
 }
