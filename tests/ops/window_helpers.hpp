@@ -1,17 +1,17 @@
 // Test helpers shared by the convolution and pooling tests: row-major index arithmetic for the
-// literal reference implementations, and the message of a thrown exception.
+// literal reference implementations (message_of comes from op_checks.hpp).
 #pragma once
 
 #include <cstdint>
-#include <exception>
-#include <functional>
-#include <string>
 #include <utility>
 #include <vector>
 
 #include "jute/array.hpp"
+#include "ops/op_checks.hpp"
 
 namespace jute::window_test {
+
+using jute_test::message_of;
 
 using Pads = std::vector<std::pair<std::int64_t, std::int64_t>>;
 
@@ -35,16 +35,6 @@ inline std::int64_t ravel(const Shape& idx, const Shape& shape) {
   std::int64_t flat = 0;
   for (std::size_t d = 0; d < shape.size(); ++d) flat = flat * shape[d] + idx[d];
   return flat;
-}
-
-/// The what() of the exception `f` throws ("" when it throws none).
-inline std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace jute::window_test
