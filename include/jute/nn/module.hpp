@@ -46,7 +46,8 @@ Variables frame_variables(const Frame& frame);
 /// The mutable collections the frame holds (apply's `updated`).
 Variables frame_updated(const Frame& frame);
 /// The table of a tabulating frame (see tabulate).
-std::string frame_table(const Frame& frame, const std::string& root_type);
+std::string frame_table(const Frame& frame, const std::string& root_type,
+                        const std::string& root_output);
 
 template <class T>
 struct is_apply_options : std::is_same<std::decay_t<T>, ApplyOptions> {};
@@ -145,10 +146,16 @@ auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2, A3&& a
 template <class M, class... Args>
 std::string tabulate(const M& module, const Rngs& rngs, Args&&... args) {
   auto frame = detail::make_init_frame(rngs, /*tabulate=*/true);
-  detail::run_root(frame, module, std::forward<Args>(args)...);
+  std::string output;
+  if constexpr (std::is_void_v<decltype(detail::run_root(frame, module,
+                                                         std::forward<Args>(args)...))>) {
+    detail::run_root(frame, module, std::forward<Args>(args)...);
+  } else {
+    output = Scope::describe(detail::run_root(frame, module, std::forward<Args>(args)...));
+  }
   const char* type = "Module";
   if constexpr (requires { M::name; }) type = M::name;
-  return detail::frame_table(*frame, type);
+  return detail::frame_table(*frame, type, output);
 }
 template <class M, class... Args>
 std::string tabulate(const M& module, const Array& key, Args&&... args) {

@@ -86,7 +86,8 @@ class Scope;
 /// `value()`, write it with `set()` (legal only when its collection is mutable).
 class VariableRef {
  public:
-  const Array& value() const;
+  /// The current value (a cheap copy: later writes do not change it).
+  Array value() const;
   /// ModifyScopeVariableError when the collection is immutable in this apply.
   void set(Array value) const;
   bool is_mutable() const;
@@ -119,7 +120,7 @@ class Scope {
 
   bool has_variable(std::string_view collection, std::string_view name) const;
   /// The stored value (ScopeVariableNotFoundError / ScopeCollectionNotFound when absent).
-  const Array& get_variable(std::string_view collection, std::string_view name) const;
+  Array get_variable(std::string_view collection, std::string_view name) const;
   /// Writes a variable directly (ModifyScopeVariableError when immutable).
   void put_variable(std::string_view collection, std::string_view name, Array value);
   bool is_mutable_collection(std::string_view collection) const;
