@@ -59,14 +59,14 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("make_rng in submodules follows the module path") {
     struct Parent {
-      static constexpr const char* name = "Parent";
+      static const char* name() { return "Parent"; }
       std::vector<std::vector<Array>> operator()(Scope& s) const {
         struct Sub {
-          static constexpr const char* name = "RNGSubSubModule";
+          static const char* name() { return "RNGSubSubModule"; }
           Array operator()(Scope& s) const { return s.make_rng("params"); }
         };
         struct Mid {
-          static constexpr const char* name = "RNGSubModule";
+          static const char* name() { return "RNGSubModule"; }
           std::vector<Array> operator()(Scope& s) const {
             Array a = s.make_rng("params");
             Array b = s.make_rng("params");
@@ -85,7 +85,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("a parameter's key is the Flax key: kernel count 1, bias count 2") {
     struct KeyDense {
-      static constexpr const char* name = "Dense";
+      static const char* name() { return "Dense"; }
       std::vector<Array> operator()(Scope& s) const {
         std::vector<Array> seen;
         auto capture = [&seen](const Array& key, const Shape& shape, DType dtype) {
@@ -98,7 +98,7 @@ TEST_SUITE("nn.scope") {
       }
     };
     struct Root {
-      static constexpr const char* name = "Root";
+      static const char* name() { return "Root"; }
       std::vector<Array> operator()(Scope& s) const {
         auto a = s.child(KeyDense{});
         auto b = s.child(KeyDense{});
@@ -117,26 +117,26 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("a nested path: MLP_0/Dense_0 and a dropout stream") {
     struct Leaf {
-      static constexpr const char* name = "Dense";
+      static const char* name() { return "Dense"; }
       Array operator()(Scope& s) const { return s.make_rng("params"); }
     };
     struct Mlp {
-      static constexpr const char* name = "MLP";
+      static const char* name() { return "MLP"; }
       Array operator()(Scope& s) const { return s.child(Leaf{}); }
     };
     struct Root {
-      static constexpr const char* name = "Root";
+      static const char* name() { return "Root"; }
       Array operator()(Scope& s) const { return s.child(Mlp{}); }
     };
     auto [key, vars] = nn::init_with_output(Root{}, random::key(0));
     CHECK(key_words(key) == std::vector<std::uint32_t>{574208156u, 4226884471u});
 
     struct Drop {
-      static constexpr const char* name = "Dropout";
+      static const char* name() { return "Dropout"; }
       Array operator()(Scope& s) const { return s.make_rng("dropout"); }
     };
     struct Root2 {
-      static constexpr const char* name = "Root";
+      static const char* name() { return "Root"; }
       Array operator()(Scope& s) const { return s.child(Drop{}); }
     };
     auto [k2, v2] = nn::apply(Root2{}, Variables{}, {.rngs = {{"dropout", random::key(1)}}});
@@ -146,7 +146,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("counters continue when a named child is called again") {
     struct Twice {
-      static constexpr const char* name = "Twice";
+      static const char* name() { return "Twice"; }
       std::vector<Array> operator()(Scope& s) const {
         Array a = s.child("probe", RngProbe{})[0];
         Array b = s.child("probe", RngProbe{})[0];
@@ -171,11 +171,11 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("a missing rng stream is an error, not a fallback to params") {
     struct Drop {
-      static constexpr const char* name = "Dropout";
+      static const char* name() { return "Dropout"; }
       Array operator()(Scope& s) const { return s.make_rng("dropout"); }
     };
     struct Root {
-      static constexpr const char* name = "Root";
+      static const char* name() { return "Root"; }
       Array operator()(Scope& s) const { return s.child(Drop{}); }
     };
     CHECK_THROWS_WITH_AS(nn::init(Root{}, random::key(0)),
@@ -185,7 +185,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("variables: created in init, immutable in apply unless declared mutable") {
     struct Counter {
-      static constexpr const char* name = "Counter";
+      static const char* name() { return "Counter"; }
       Array operator()(Scope& s, const Array& x) const {
         auto count = s.variable("counter", "count", [] { return zeros({}, int32); });
         if (!s.is_initializing()) count.set(count.value() + 1);
@@ -244,7 +244,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("duplicate names in one scope") {
     struct Dup {
-      static constexpr const char* name = "Dup";
+      static const char* name() { return "Dup"; }
       void operator()(Scope& s) const {
         s.param("w", zeros_init, {1});
         s.param("w", zeros_init, {1});
@@ -253,7 +253,7 @@ TEST_SUITE("nn.scope") {
     CHECK_THROWS_AS(nn::init(Dup{}, random::key(0)), nn::NameInUseError);
 
     struct SameNameOtherCollection {
-      static constexpr const char* name = "Ok";
+      static const char* name() { return "Ok"; }
       void operator()(Scope& s) const {
         s.param("w", zeros_init, {1});
         s.variable("stats", "w", [] { return zeros({1}); });
@@ -262,7 +262,7 @@ TEST_SUITE("nn.scope") {
     CHECK_NOTHROW(nn::init(SameNameOtherCollection{}, random::key(0)));
 
     struct ChildClash {
-      static constexpr const char* name = "Clash";
+      static const char* name() { return "Clash"; }
       void operator()(Scope& s) const {
         s.param("Dense_0", zeros_init, {1});
         s.child(TestDense{1}, ones({1, 1}));
@@ -273,7 +273,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("sow appends in mutable collections and is a no-op during init") {
     struct Sower {
-      static constexpr const char* name = "Sower";
+      static const char* name() { return "Sower"; }
       Array operator()(Scope& s, const Array& x) const {
         s.sow("intermediates", "h", x);
         s.sow("intermediates", "h", x * 2.0);
@@ -313,7 +313,7 @@ TEST_SUITE("nn.scope") {
 
   TEST_CASE("tabulate: per-module counts and bytes, and totals") {
     struct Mlp {
-      static constexpr const char* name = "MLP";
+      static const char* name() { return "MLP"; }
       Array operator()(Scope& s, const Array& x) const {
         return s.child(TestDense{2}, s.child(TestDense{4}, x));
       }

@@ -153,9 +153,7 @@ std::string tabulate(const M& module, const Rngs& rngs, Args&&... args) {
   } else {
     output = Scope::describe(detail::run_root(frame, module, std::forward<Args>(args)...));
   }
-  const char* type = "Module";
-  if constexpr (requires { M::name; }) type = M::name;
-  return detail::frame_table(*frame, type, output);
+  return detail::frame_table(*frame, Scope::type_name_of<M>(), output);
 }
 template <class M, class... Args>
 std::string tabulate(const M& module, const Array& key, Args&&... args) {

@@ -142,9 +142,10 @@ class Scope {
   template <class M, class... Args>
     requires(!std::is_convertible_v<const M&, std::string_view>)
   auto child(const M& module, Args&&... args) {
-    static_assert(requires { M::name; },
-                  "A jute module needs `static constexpr const char* name = \"TypeName\";`");
-    Scope sub = make_child(auto_name(M::name), M::name);
+    static_assert(has_type_name<M>(),
+                  "A jute module needs `static constexpr const char* name = \"TypeName\";` (or, "
+                  "in a class local to a function, `static const char* name() { return ...; }`)");
+    Scope sub = make_child(auto_name(type_name_of<M>()), type_name_of<M>());
     return call(sub, module, std::forward<Args>(args)...);
   }
   /// Calls a submodule under an explicit name. Calling the same name again (with the same
@@ -171,10 +172,21 @@ class Scope {
  private:
   friend class VariableRef;
   template <class M>
+  static constexpr bool has_type_name() {
+    return requires { M::name(); } || requires { M::name; };
+  }
+
+ public:
+  /// The module's type name: `M::name` (a static member) or `M::name()` (a static function, for
+  /// classes local to a function, which cannot have static data members); "Module" otherwise.
+  template <class M>
   static const char* type_name_of() {
-    if constexpr (requires { M::name; }) return M::name;
+    if constexpr (requires { M::name(); }) return M::name();
+    else if constexpr (requires { M::name; }) return M::name;
     else return "Module";
   }
+
+ private:
   std::string auto_name(const char* type);
   Scope make_child(std::string name, const char* type);
   /// Records a finished child call for tabulate (no-op unless tabulating).
