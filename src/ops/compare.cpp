@@ -49,16 +49,11 @@ bool all_pairs(const Array& a, const Array& b, F f) {
   });
 }
 
-void require_valid(const Array& a, const char* op) {
-  if (!a.valid())
-    throw ValueError(std::string("[") + op +
-                     "] An operand is a null (default-constructed) Array; give it a value first.");
-}
 }  // namespace
 
 bool array_equal(const Array& a, const Array& b, bool equal_nan) {
-  require_valid(a, "array_equal");
-  require_valid(b, "array_equal");
+  detail::require_valid(a, "array_equal");
+  detail::require_valid(b, "array_equal");
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
   return all_pairs(a, b, [equal_nan](double x, double y) {
     return x == y || (equal_nan && std::isnan(x) && std::isnan(y));
@@ -66,12 +61,13 @@ bool array_equal(const Array& a, const Array& b, bool equal_nan) {
 }
 
 bool allclose(const Array& a, const Array& b, double rtol, double atol, bool equal_nan) {
-  require_valid(a, "allclose");
-  require_valid(b, "allclose");
+  detail::require_valid(a, "allclose");
+  detail::require_valid(b, "allclose");
   if (a.shape() != b.shape()) return false;
   return all_pairs(a, b, [=](double x, double y) {
     if (x == y) return true;  // also equal infinities
     if (std::isnan(x) || std::isnan(y)) return equal_nan && std::isnan(x) && std::isnan(y);
+    if (std::isinf(x) || std::isinf(y)) return false;  // unequal infinities are never close
     return std::fabs(x - y) <= atol + rtol * std::fabs(y);
   });
 }

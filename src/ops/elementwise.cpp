@@ -1,5 +1,7 @@
 // Elementwise ops: arithmetic, float math, comparisons and logic, clip and where, with their
 // derivative rules. The loops are in kernels.hpp; the semantics are documented in docs/ops.md.
+#include <immintrin.h>
+
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -58,16 +60,10 @@ T wrapping(T x, T y, F f) {
   return static_cast<T>(f(static_cast<U>(x), static_cast<U>(y)));
 }
 
-void require_valid(const Array& a, const char* op) {
-  if (!a.valid())
-    throw ValueError(std::string("[") + op +
-                     "] An operand is a null (default-constructed) Array; give it a value first.");
-}
-
 /// The promoted type of two operands, after checking that both are non-null.
 ResultType checked_type(const Array& a, const Array& b, const char* op) {
-  require_valid(a, op);
-  require_valid(b, op);
+  detail::require_valid(a, op);
+  detail::require_valid(b, op);
   return detail::result_type(a, b);
 }
 
@@ -116,8 +112,8 @@ struct Prepared {
 
 /// Validates, broadcasts and promotes two operands to `compute` (in place).
 Prepared prepare(Array& a, Array& b, const char* op, DType compute, bool weak) {
-  require_valid(a, op);
-  require_valid(b, op);
+  detail::require_valid(a, op);
+  detail::require_valid(b, op);
   Shape shape = detail::broadcast_shapes(a.shape(), b.shape(), op);
   a = detail::cast(std::move(a), compute);
   b = detail::cast(std::move(b), compute);
@@ -164,16 +160,81 @@ Array run_unary(const Array& a, DType out_dtype, bool may_reuse, F f) {
 
 using UnaryRule = Array (*)(const Array& g, const Array& x, const Array& y);
 
-/// Float math: integer and bool inputs compute in float32. `f` is a generic functor.
+// ---- vector math for float32
+// --------------------------------------------------------------------- libm's exp, log, tanh, ...
+// are one call per element and do not vectorize (GCC only calls their SIMD variants under
+// -ffast-math). On float32 arrays jute calls those variants itself: glibc's libmvec (linked through
+// libm), 10-30x faster per element, within 4 ulp of the exact result. Every element, the tail
+// included, goes through the same vector function, so an element's result does not depend on its
+// position. float64 keeps libm's scalar functions (float64 is for accuracy; these are the functions
+// NumPy uses). Without AVX-512 or glibc, float32 does too.
+using FloatBlock = void (*)(const float* in, float* out, std::int64_t n);
+
+#if defined(__AVX512F__) && defined(__GLIBC__)
+extern "C" {
+__m512 _ZGVeN16v_expf(__m512);
+__m512 _ZGVeN16v_logf(__m512);
+__m512 _ZGVeN16v_log1pf(__m512);
+__m512 _ZGVeN16v_expm1f(__m512);
+__m512 _ZGVeN16v_tanhf(__m512);
+__m512 _ZGVeN16v_erff(__m512);
+__m512 _ZGVeN16v_sinf(__m512);
+__m512 _ZGVeN16v_cosf(__m512);
+}
+
+/// Applies the 16-lane function V to n floats (the last partial block through masked loads).
+template <__m512 (*V)(__m512)>
+void block16(const float* in, float* out, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, V(_mm512_loadu_ps(in + i)));
+  if (i < n) {
+    const auto mask = static_cast<__mmask16>((1U << (n - i)) - 1U);
+    _mm512_mask_storeu_ps(out + i, mask, V(_mm512_maskz_loadu_ps(mask, in + i)));
+  }
+}
+
+__m512 sigmoid16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.f);
+  return _mm512_div_ps(one,
+                       _mm512_add_ps(one, _ZGVeN16v_expf(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+constexpr FloatBlock kVecExp = &block16<_ZGVeN16v_expf>;
+constexpr FloatBlock kVecLog = &block16<_ZGVeN16v_logf>;
+constexpr FloatBlock kVecLog1p = &block16<_ZGVeN16v_log1pf>;
+constexpr FloatBlock kVecExpm1 = &block16<_ZGVeN16v_expm1f>;
+constexpr FloatBlock kVecTanh = &block16<_ZGVeN16v_tanhf>;
+constexpr FloatBlock kVecSigmoid = &block16<sigmoid16>;
+constexpr FloatBlock kVecErf = &block16<_ZGVeN16v_erff>;
+constexpr FloatBlock kVecSin = &block16<_ZGVeN16v_sinf>;
+constexpr FloatBlock kVecCos = &block16<_ZGVeN16v_cosf>;
+#else
+constexpr FloatBlock kVecExp = nullptr, kVecLog = nullptr, kVecLog1p = nullptr, kVecExpm1 = nullptr,
+                     kVecTanh = nullptr, kVecSigmoid = nullptr, kVecErf = nullptr,
+                     kVecSin = nullptr, kVecCos = nullptr;
+#endif
+
+/// Float math: integer and bool inputs compute in float32. `f` is a generic functor; `vec32`,
+/// when given, computes the float32 case a block at a time.
 template <class F>
-Array float_unary(const char* op, Array a, F f, UnaryRule rule) {
-  require_valid(a, op);
+Array float_unary(const char* op, Array a, F f, UnaryRule rule, FloatBlock vec32 = nullptr) {
+  detail::require_valid(a, op);
   const DType compute = detail::float_compute_dtype(a.dtype());
+  const bool weak = a.weak_type();
   a = detail::cast(std::move(a), compute);
   const bool traced = rule && detail::any_traced(a);
   Array out = detail::visit_float(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    return run_unary<T, T>(a, a.dtype(), !traced, [&](T x) -> T { return f(x); });
+    if constexpr (std::is_same_v<T, float>) {
+      if (vec32) {
+        Array o = detail::output_for(a, a.dtype(), a.shape(), !traced);
+        if (!o.valid()) o = detail::empty(a.dtype(), a.shape());
+        vec32(a.data<float>(), detail::mutable_data<float>(o), a.size());
+        return detail::with_weak(o, weak);
+      }
+    }
+    return detail::with_weak(run_unary<T, T>(a, a.dtype(), !traced, [&](T x) -> T { return f(x); }),
+                             weak);
   });
   if (traced)
     out = detail::record(op, out, {a},
@@ -186,7 +247,7 @@ Array float_unary(const char* op, Array a, F f, UnaryRule rule) {
 /// An op defined for every dtype that keeps the input's dtype.
 template <class F>
 Array same_unary(const char* op, Array a, F f, UnaryRule rule) {
-  require_valid(a, op);
+  detail::require_valid(a, op);
   const bool traced = rule && detail::any_traced(a);
   Array out = visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
@@ -203,7 +264,7 @@ Array same_unary(const char* op, Array a, F f, UnaryRule rule) {
 /// A predicate on elements (bool result, no derivative).
 template <class F>
 Array predicate(const char* op, Array a, F f) {
-  require_valid(a, op);
+  detail::require_valid(a, op);
   return visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
     return detail::with_weak(run_unary<T, bool>(a, DType::Bool, true, [&](T x) { return f(x); }),
@@ -381,7 +442,7 @@ Array minimum(Array a, Array b) {
 // ---------------------------------------------------------------------------------------
 
 Array negative(Array a) {
-  require_valid(a, "negative");
+  detail::require_valid(a, "negative");
   if (a.dtype() == DType::Bool)
     bool_error("negative", "Cannot negate a bool array; use logical_not instead.");
   return same_unary(
@@ -417,7 +478,7 @@ Array abs(Array a) {
 }
 
 Array sign(Array a) {
-  require_valid(a, "sign");
+  detail::require_valid(a, "sign");
   if (a.dtype() == DType::Bool)
     bool_error("sign", "sign is not defined for bool arrays; convert to an integer dtype first.");
   // Zero derivative: not recorded, so the result is a constant for autodiff.
@@ -438,25 +499,25 @@ Array sign(Array a) {
 Array exp(Array a) {
   return float_unary(
       "exp", std::move(a), [](auto x) { return std::exp(x); },
-      [](const Array& g, const Array&, const Array& y) { return g * y; });
+      [](const Array& g, const Array&, const Array& y) { return g * y; }, kVecExp);
 }
 
 Array log(Array a) {
   return float_unary(
       "log", std::move(a), [](auto x) { return std::log(x); },
-      [](const Array& g, const Array& x, const Array&) { return g / x; });
+      [](const Array& g, const Array& x, const Array&) { return g / x; }, kVecLog);
 }
 
 Array log1p(Array a) {
   return float_unary(
       "log1p", std::move(a), [](auto x) { return std::log1p(x); },
-      [](const Array& g, const Array& x, const Array&) { return g / (x + 1); });
+      [](const Array& g, const Array& x, const Array&) { return g / (x + 1); }, kVecLog1p);
 }
 
 Array expm1(Array a) {
   return float_unary(
       "expm1", std::move(a), [](auto x) { return std::expm1(x); },
-      [](const Array& g, const Array&, const Array& y) { return g * (y + 1); });
+      [](const Array& g, const Array&, const Array& y) { return g * (y + 1); }, kVecExpm1);
 }
 
 Array sqrt(Array a) {
@@ -504,7 +565,7 @@ Array reciprocal(Array a) {
 Array tanh(Array a) {
   return float_unary(
       "tanh", std::move(a), [](auto x) { return std::tanh(x); },
-      [](const Array& g, const Array&, const Array& y) { return g * (1 - square(y)); });
+      [](const Array& g, const Array&, const Array& y) { return g * (1 - square(y)); }, kVecTanh);
 }
 
 Array sigmoid(Array a) {
@@ -514,7 +575,7 @@ Array sigmoid(Array a) {
         using T = decltype(x);
         return T(1) / (T(1) + std::exp(-x));
       },
-      [](const Array& g, const Array&, const Array& y) { return g * (y * (1 - y)); });
+      [](const Array& g, const Array&, const Array& y) { return g * (y * (1 - y)); }, kVecSigmoid);
 }
 
 Array erf(Array a) {
@@ -523,19 +584,20 @@ Array erf(Array a) {
       [](const Array& g, const Array& x, const Array&) {
         // d/dx erf(x) = 2/sqrt(pi) · exp(-x²)
         return g * (exp(negative(square(x))) * detail::weak_scalar(1.1283791670955126, x.dtype()));
-      });
+      },
+      kVecErf);
 }
 
 Array sin(Array a) {
   return float_unary(
       "sin", std::move(a), [](auto x) { return std::sin(x); },
-      [](const Array& g, const Array& x, const Array&) { return g * cos(x); });
+      [](const Array& g, const Array& x, const Array&) { return g * cos(x); }, kVecSin);
 }
 
 Array cos(Array a) {
   return float_unary(
       "cos", std::move(a), [](auto x) { return std::cos(x); },
-      [](const Array& g, const Array& x, const Array&) { return negative(g * sin(x)); });
+      [](const Array& g, const Array& x, const Array&) { return negative(g * sin(x)); }, kVecCos);
 }
 
 // floor, ceil and round keep integer and bool inputs unchanged (as JAX) and have zero derivative
@@ -580,9 +642,9 @@ Array round(Array a) {
 // ---- clip and where ----------------------------------------------------------------------------
 
 Array clip(Array a, Array lo, Array hi) {
-  require_valid(a, "clip");
-  require_valid(lo, "clip");
-  require_valid(hi, "clip");
+  detail::require_valid(a, "clip");
+  detail::require_valid(lo, "clip");
+  detail::require_valid(hi, "clip");
   const ResultType rt =
       detail::result_type(detail::result_type(a, lo), ResultType{hi.dtype(), hi.weak_type()});
   Shape shape = detail::broadcast_shapes({&a.shape(), &lo.shape(), &hi.shape()}, "clip");
@@ -619,7 +681,7 @@ Array clip(Array a, Array lo, Array hi) {
 }
 
 Array where(const Array& cond, Array a, Array b) {
-  require_valid(cond, "where");
+  detail::require_valid(cond, "where");
   if (cond.dtype() != DType::Bool)
     throw DtypeError("[where] The condition must be bool, got " + detail::dtype_str(cond.dtype()) +
                      "; compare it (e.g. x > 0) or use astype(bool_).");
@@ -681,7 +743,7 @@ Array logical_xor(Array a, Array b) {
   return logical("logical_xor", std::move(a), std::move(b), [](bool x, bool y) { return x != y; });
 }
 Array logical_not(Array a) {
-  require_valid(a, "logical_not");
+  detail::require_valid(a, "logical_not");
   a = detail::cast(std::move(a), DType::Bool);
   return detail::with_weak(run_unary<bool, bool>(a, DType::Bool, true, [](bool x) { return !x; }),
                            false);

@@ -29,6 +29,13 @@
 
 namespace jute::detail {
 
+/// Throws ValueError "[op] An operand is a null (default-constructed) Array; ..." for a null `a`.
+inline void require_valid(const Array& a, const char* op) {
+  if (!a.valid())
+    throw ValueError(std::string("[") + op +
+                     "] An operand is a null (default-constructed) Array; give it a value first.");
+}
+
 // ---- dtypes ------------------------------------------------------------------------------------
 
 /// The dtype and weak flag of an op's result.
@@ -158,11 +165,26 @@ void for_each_row(const LoopPlan<K>& p, Row&& row) {
 
 // ---- elementwise kernels -----------------------------------------------------------------------
 // The output may be the same buffer as an operand of the output's shape (in-place reuse of a
-// temporary): every kernel reads element i of each operand before writing element i.
+// temporary): every kernel reads element i of each operand before writing element i. The
+// in-place case gets loops of its own: with two pointers to the same memory, the compiler's
+// runtime overlap check would send the loop to its scalar (unvectorized) version.
+
+/// True when `out` is the same memory as `in` (only possible for the same element type).
+template <class TO, class TI>
+bool same_buffer(const TO* out, const TI* in) {
+  if constexpr (std::is_same_v<TO, TI>)
+    return out == in;
+  else
+    return false;
+}
 
 template <class TO, class TI, class F>
 void unary_loop(std::int64_t n, TO* out, const TI* in, F f) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+  if (same_buffer(out, in)) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(out[i]);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
+  }
 }
 
 template <class TO, class TA, class TB, class F>
@@ -173,13 +195,27 @@ void binary_loop(const LoopPlan<2>& p, TO* o, const TA* a, const TB* b, F f) {
     const TA* x = a + off[0];
     const TB* y = b + off[1];
     if (s[0] == 1 && s[1] == 1) {
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
+      if (same_buffer(out, x)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(static_cast<TA>(out[i]), y[i]);
+      } else if (same_buffer(out, y)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], static_cast<TB>(out[i]));
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
+      }
     } else if (s[0] == 1 && s[1] == 0) {
       const TB v = *y;
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v);
+      if (same_buffer(out, x)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(static_cast<TA>(out[i]), v);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v);
+      }
     } else if (s[0] == 0 && s[1] == 1) {
       const TA v = *x;
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f(v, y[i]);
+      if (same_buffer(out, y)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(v, static_cast<TB>(out[i]));
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(v, y[i]);
+      }
     } else {
       for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i * s[0]], y[i * s[1]]);
     }
@@ -196,10 +232,14 @@ void ternary_loop(const LoopPlan<3>& p, TO* o, const TA* a, const TB* b, const T
     const TC* z = c + off[2];
     if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
       for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], z[i]);
-    } else if (s[0] == 1 && s[1] == 0 && s[2] == 0) {
+    } else if (s[0] == 1 && s[1] == 0 && s[2] == 0) {  // clip(x, lo, hi) with scalar bounds
       const TB v = *y;
       const TC w = *z;
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v, w);
+      if (same_buffer(out, x)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(static_cast<TA>(out[i]), v, w);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v, w);
+      }
     } else {
       for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i * s[0]], y[i * s[1]], z[i * s[2]]);
     }

@@ -120,12 +120,6 @@ using detail::ReducePlan;
 template <class T>
 constexpr bool is_int_v = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
-void require_valid(const Array& a, const char* op) {
-  if (!a.valid())
-    throw ValueError(std::string("[") + op +
-                     "] The operand is a null (default-constructed) Array; give it a value first.");
-}
-
 /// The number of elements each output element reduces over.
 std::int64_t reduced_count(const Shape& shape, const ReducePlan& plan) {
   std::int64_t n = 1;
@@ -243,12 +237,14 @@ Array sum_planned(const Array& a, const ReducePlan& plan, bool keepdims) {
   return out;
 }
 
-/// a as a float array (integers and bool as float32).
-Array as_float(const Array& a) { return detail::cast(a, detail::float_compute_dtype(a.dtype())); }
+/// a as a float array (integers and bool as float32), keeping its weak flag.
+Array as_float(const Array& a) {
+  return detail::with_weak(detail::cast(a, detail::float_compute_dtype(a.dtype())), a.weak_type());
+}
 
 template <bool Greater>
 Array extremum(const char* op, const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, op);
+  detail::require_valid(a, op);
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, op);
   check_nonempty(a.shape(), plan, op);
   Array out = run_reduce(a, plan, a.dtype(), keepdims, ExtremumOp<Greater>{});
@@ -270,7 +266,7 @@ Array extremum(const char* op, const Array& a, const Axes& axes, bool keepdims) 
 /// extremum (the first NaN wins), as NumPy.
 template <bool Greater>
 Array arg_extremum(const char* op, const Array& a, std::optional<int> axis, bool keepdims) {
-  require_valid(a, op);
+  detail::require_valid(a, op);
   const Array flat = axis ? a : detail::with_shape(a, {a.size()});
   const int ax = axis ? *axis : 0;
   const ReducePlan plan = detail::make_reduce_plan(flat.shape(), Axes(ax), op);
@@ -318,12 +314,12 @@ Array arg_extremum(const char* op, const Array& a, std::optional<int> axis, bool
 }  // namespace
 
 Array sum(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "sum");
+  detail::require_valid(a, "sum");
   return sum_planned(a, detail::make_reduce_plan(a.shape(), axes, "sum"), keepdims);
 }
 
 Array mean(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "mean");
+  detail::require_valid(a, "mean");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "mean");
   Array x = as_float(a);
   return divide(
@@ -332,7 +328,7 @@ Array mean(const Array& a, const Axes& axes, bool keepdims) {
 }
 
 Array prod(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "prod");
+  detail::require_valid(a, "prod");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "prod");
   Array out = run_reduce(a, plan, accumulate_dtype(a.dtype()), keepdims, ProdOp{});
   if (detail::any_traced(a)) {
@@ -364,7 +360,7 @@ Array min(const Array& a, const Axes& axes, bool keepdims) {
 }
 
 Array var(const Array& a, const Axes& axes, bool keepdims, int ddof) {
-  require_valid(a, "var");
+  detail::require_valid(a, "var");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "var");
   // Two passes (mean, then squared deviations) for accuracy; written with public ops so that
   // the derivative (and higher ones) follows from theirs. NumPy's convention for ddof >= n: the
@@ -377,12 +373,12 @@ Array var(const Array& a, const Axes& axes, bool keepdims, int ddof) {
 }
 
 Array std(const Array& a, const Axes& axes, bool keepdims, int ddof) {
-  require_valid(a, "std");
+  detail::require_valid(a, "std");
   return sqrt(var(a, axes, keepdims, ddof));
 }
 
 Array logsumexp(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "logsumexp");
+  detail::require_valid(a, "logsumexp");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "logsumexp");
   Array x = as_float(a);
   // Shift by the (constant) maximum so exp never overflows; an infinite or empty maximum
@@ -402,13 +398,13 @@ Array argmin(const Array& a, std::optional<int> axis, bool keepdims) {
 }
 
 Array any(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "any");
+  detail::require_valid(a, "any");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "any");
   return detail::with_weak(run_reduce(a, plan, DType::Bool, keepdims, SumOp{}), false);
 }
 
 Array all(const Array& a, const Axes& axes, bool keepdims) {
-  require_valid(a, "all");
+  detail::require_valid(a, "all");
   const ReducePlan plan = detail::make_reduce_plan(a.shape(), axes, "all");
   return detail::with_weak(run_reduce(a, plan, DType::Bool, keepdims, ProdOp{}), false);
 }
