@@ -1,0 +1,74 @@
+#include "jute/optim/base.hpp"
+
+#include "jute/errors.hpp"
+#include "optim/kernels.hpp"
+#include "optim/leafwise.hpp"
+
+namespace jute::optim {
+
+GradientTransformation::GradientTransformation(InitFn init, UpdateFn update)
+    : init_(std::move(init)), update_(std::move(update)) {
+  if (!init_ || !update_) {
+    throw ValueError(
+        "[optim.GradientTransformation] The init or update function is empty; give both.");
+  }
+}
+
+Tree GradientTransformation::init(const Tree& params) const { return init_(params); }
+
+Update GradientTransformation::update(const Tree& updates, const Tree& state,
+                                      const std::optional<Tree>& params) const {
+  if (params) detail::check_structure("optim.update", *params, "params", updates, "updates");
+  return update_(updates, state, params);
+}
+
+GradientTransformation identity() {
+  return {[](const Tree&) { return Tree(); },
+          [](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+            return Update{updates, state};
+          }};
+}
+
+GradientTransformation set_to_zero() {
+  return {[](const Tree&) { return Tree(); },
+          [](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+            return Update{detail::zeros_like_tree(updates), state};
+          }};
+}
+
+GradientTransformation stateless(
+    std::function<Tree(const Tree& updates, const std::optional<Tree>& params)> f) {
+  if (!f) throw ValueError("[optim.stateless] The function is empty; give a callable.");
+  return {[](const Tree&) { return Tree(); },
+          [f = std::move(f)](const Tree& updates, const Tree& state,
+                             const std::optional<Tree>& params) {
+            return Update{f(updates, params), state};
+          }};
+}
+
+Tree apply_updates(const Tree& params, const Tree& updates) {
+  return detail::map_leaves1<2>(
+      "optim.apply_updates", {detail::Named{&params, "params"}, detail::Named{&updates, "updates"}},
+      [](const std::array<Array, 2>& a) { return detail::apply_update_leaf(a[0], a[1]); },
+      /*require_float=*/false);
+}
+
+Tree incremental_update(const Tree& new_tensors, const Tree& old_tensors, double step_size) {
+  return detail::map_leaves1<2>(
+      "optim.incremental_update",
+      {detail::Named{&new_tensors, "new tensors"}, detail::Named{&old_tensors, "old tensors"}},
+      [step_size](const std::array<Array, 2>& a) {
+        return detail::incremental_leaf(a[0], a[1], step_size);
+      });
+}
+
+Tree periodic_update(const Tree& new_tensors, const Tree& old_tensors, std::int64_t steps,
+                     std::int64_t update_period) {
+  if (update_period <= 0) {
+    throw ValueError("[optim.periodic_update] update_period is " + std::to_string(update_period) +
+                     "; it must be positive.");
+  }
+  return steps % update_period == 0 ? new_tensors : old_tensors;
+}
+
+}  // namespace jute::optim

@@ -1,0 +1,458 @@
+// The per-leaf formulas of the optimizer transformations (see kernels.hpp).
+//
+// Each formula is written once, as a generic lambda over a value type V, and runs two ways:
+//   - V = float or double: inside one loop over the raw buffers (`fused` below). One pass per
+//     leaf instead of one op call — a fresh buffer written and read back — per sub-expression,
+//     which is what the ~10 ops of an Adam update would cost.
+//   - V = Array: on jute ops, when an input is being differentiated, so a traced update records
+//     itself like any other computation.
+// The terms appear in Optax's order ((1-b1)*g + b1*mu, not b1*mu + (1-b1)*g) and the build
+// forbids fp contraction, so both paths round as XLA does. This file is compiled with
+// -fno-math-errno (see CMakeLists.txt) so that loops calling sqrt vectorize.
+#include "optim/kernels.hpp"
+
+#include <cmath>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "core/array_impl.hpp"
+#include "core/trace.hpp"
+#include "jute/ops.hpp"
+
+namespace jute::optim::detail {
+
+namespace {
+
+// ---- the scalar vocabulary shared by both paths
+// ---------------------------------------------------
+
+template <class T>
+requires std::is_floating_point_v<T> T vsqrt(T x) { return std::sqrt(x); }
+Array vsqrt(const Array& x) { return jute::sqrt(x); }
+
+template <class T>
+requires std::is_floating_point_v<T> T vrsqrt(T x) { return T(1) / std::sqrt(x); }
+Array vrsqrt(const Array& x) { return jute::rsqrt(x); }
+
+template <class T>
+requires std::is_floating_point_v<T> T vsign(T x) {
+  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : x);  // ±0 and NaN map to themselves, as lax.sign
+}
+Array vsign(const Array& x) { return jute::sign(x); }
+
+template <class T>
+requires std::is_floating_point_v<T> T vabs(T x) { return std::abs(x); }
+Array vabs(const Array& x) { return jute::abs(x); }
+
+template <class T>
+requires std::is_floating_point_v<T> T vtanh(T x) { return std::tanh(x); }
+Array vtanh(const Array& x) { return jute::tanh(x); }
+
+template <class T>
+requires std::is_floating_point_v<T> T vselect(bool c, T a, T b) { return c ? a : b; }
+Array vselect(const Array& c, const Array& a, const Array& b) { return jute::where(c, a, b); }
+
+/// jnp.maximum: NaN propagating.
+template <class T>
+requires std::is_floating_point_v<T> T vmaximum(T a, T b) {
+  return (a != a || b != b) ? a + b : (a < b ? b : a);
+}
+Array vmaximum(const Array& a, const Array& b) { return jute::maximum(a, b); }
+
+/// jnp.clip: maximum(lo, x) then minimum(hi, x), NaN propagating.
+template <class T>
+requires std::is_floating_point_v<T> T vclip(T x, T lo, T hi) {
+  return x != x ? x : (x < lo ? lo : (x > hi ? hi : x));
+}
+Array vclip(const Array& x, const Array& lo, const Array& hi) { return jute::clip(x, lo, hi); }
+
+// ---- the driver
+// ----------------------------------------------------------------------------------------
+
+template <class T, std::size_t NOut, std::size_t NIn, std::size_t NK, class F, std::size_t... I,
+          std::size_t... O>
+void run_loop(std::int64_t n, const std::array<const T*, NIn>& in, const std::array<T*, NOut>& out,
+              const std::array<T, NK>& k, const F& f, std::index_sequence<I...>,
+              std::index_sequence<O...>) {
+  // Pointers and constants as locals (not loaded through references every iteration), and no
+  // aliasing between the fresh outputs and the inputs: the loop vectorizes.
+  const auto src = std::make_tuple(in[I]...);
+  const auto dst = std::make_tuple(out[O]...);
+  const std::array<T, NK> kk = k;
+  const F body = f;
+#pragma GCC ivdep
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto r = body(kk, std::get<I>(src)[i]...);
+    ((std::get<O>(dst)[i] = r[O]), ...);
+  }
+}
+
+/// Runs `f(k, x...)` element-wise over the inputs converted to `dt`, with the constants `k`
+/// rounded to `dt`; returns NOut fresh Arrays of `dt`.
+template <std::size_t NOut, std::size_t NIn, std::size_t NK, class F>
+std::array<Array, NOut> fused(DType dt, const std::array<Array, NIn>& in,
+                              const std::array<double, NK>& k, const F& f) {
+  std::array<Array, NIn> x;
+  bool traced = false;
+  for (std::size_t j = 0; j < NIn; ++j) {
+    x[j] = in[j].astype(dt);
+    traced = traced || jute::detail::any_traced(in[j]);
+  }
+  if (traced) {
+    std::array<Array, NK> kc;
+    for (std::size_t j = 0; j < NK; ++j) kc[j] = Array::scalar(k[j], dt);
+    return std::apply([&](const auto&... xs) { return f(kc, xs...); }, x);
+  }
+  return visit_dtype(dt, [&](auto zero) -> std::array<Array, NOut> {
+    using T = decltype(zero);
+    if constexpr (!std::is_floating_point_v<T>) {
+      throw DtypeError("[optim] Optimizer formulas compute in float32 or float64, not " +
+                       std::string(name(dt)) + ".");
+    } else {
+      std::array<T, NK> kt;
+      for (std::size_t j = 0; j < NK; ++j) kt[j] = static_cast<T>(k[j]);
+      std::array<const T*, NIn> src;
+      for (std::size_t j = 0; j < NIn; ++j) src[j] = x[j].template data<T>();
+      std::array<Array, NOut> out;
+      std::array<T*, NOut> dst;
+      for (std::size_t j = 0; j < NOut; ++j) {
+        out[j] = jute::detail::empty(dt, x[0].shape());
+        dst[j] = jute::detail::mutable_data<T>(out[j]);
+      }
+      run_loop<T>(x[0].size(), src, dst, kt, f, std::make_index_sequence<NIn>{},
+                  std::make_index_sequence<NOut>{});
+      return out;
+    }
+  });
+}
+
+template <class V>
+using Arr = std::array<V, 1>;
+
+/// A one-output formula as the driver wants it.
+template <std::size_t NIn, std::size_t NK, class F>
+Array fused1(DType dt, const std::array<Array, NIn>& in, const std::array<double, NK>& k,
+             const F& f) {
+  return fused<1>(dt, in, k, [f](const auto& kk, const auto&... xs) {
+    using V = std::decay_t<decltype(f(kk, xs...))>;
+    return Arr<V>{f(kk, xs...)};
+  })[0];
+}
+
+}  // namespace
+
+DType compute_dtype(const Array& a, const Array& b) { return promote_types(a.dtype(), b.dtype()); }
+
+double bias_correction(double decay, std::int64_t count, DType dtype) {
+  if (dtype == float64) return 1.0 - std::pow(decay, static_cast<double>(count));
+  const float d = static_cast<float>(decay);
+  return 1.0f - std::pow(d, static_cast<float>(count));
+}
+
+Array scale_leaf(const Array& g, double s) {
+  return fused1(g.dtype(), std::array{g}, std::array{s},
+                [](const auto& k, const auto& x) { return k[0] * x; });
+}
+
+Array scale_leaf(const Array& g, const Array& s) {
+  if (jute::detail::any_traced(g, s)) return s.astype(g.dtype()) * g;
+  return scale_leaf(g, s.item<double>());
+}
+
+Array divide_leaf(const Array& g, const Array& d) {
+  if (jute::detail::any_traced(g, d)) return g / d.astype(g.dtype());
+  return fused1(g.dtype(), std::array{g}, std::array{d.item<double>()},
+                [](const auto& k, const auto& x) { return x / k[0]; });
+}
+
+Array add_scaled_leaf(const Array& g, const Array& p, double s) {
+  return fused1(compute_dtype(g, p), std::array{g, p}, std::array{s},
+                [](const auto& k, const auto& x, const auto& y) { return x + k[0] * y; });
+}
+
+Array apply_update_leaf(const Array& p, const Array& u) {
+  const DType dt = promote_types(p.dtype(), u.dtype());
+  if (!is_floating(dt)) return add(p, u).astype(p.dtype());
+  return fused1(dt, std::array{p, u}, std::array<double, 0>{},
+                [](const auto&, const auto& x, const auto& y) { return x + y; })
+      .astype(p.dtype());
+}
+
+Array incremental_leaf(const Array& new_value, const Array& old_value, double step) {
+  return fused1(compute_dtype(new_value, old_value), std::array{new_value, old_value},
+                std::array{step, 1.0 - step},
+                [](const auto& k, const auto& a, const auto& b) { return k[0] * a + k[1] * b; });
+}
+
+std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov) {
+  const DType dt = compute_dtype(g, trace);
+  if (nesterov) {
+    return fused<2>(dt, std::array{g, trace}, std::array{decay},
+                    [](const auto& k, const auto& x, const auto& t) {
+                      const auto t2 = x + k[0] * t;
+                      return std::array{x + k[0] * t2, t2};
+                    });
+  }
+  return fused<2>(dt, std::array{g, trace}, std::array{decay},
+                  [](const auto& k, const auto& x, const auto& t) {
+                    const auto t2 = x + k[0] * t;
+                    return std::array{t2, t2};
+                  });
+}
+
+std::array<Array, 2> ema_leaf(const Array& g, const Array& ema, double decay,
+                              std::int64_t debias_count) {
+  const DType dt = compute_dtype(g, ema);
+  if (debias_count > 0) {
+    return fused<2>(dt, std::array{g, ema},
+                    std::array{1.0 - decay, decay, bias_correction(decay, debias_count, dt)},
+                    [](const auto& k, const auto& x, const auto& e) {
+                      const auto e2 = k[0] * x + k[1] * e;
+                      return std::array{e2 / k[2], e2};
+                    });
+  }
+  return fused<2>(dt, std::array{g, ema}, std::array{1.0 - decay, decay},
+                  [](const auto& k, const auto& x, const auto& e) {
+                    const auto e2 = k[0] * x + k[1] * e;
+                    return std::array{e2, e2};
+                  });
+}
+
+std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
+                               const AdamOptions& o, std::int32_t t) {
+  const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
+  const double bc1 = bias_correction(o.b1, t, dt);
+  const double bc2 = bias_correction(o.b2, t, dt);
+  if (o.nesterov) {
+    // b1 * mu/(1 - b1^(t+1)) + (1 - b1) * g/(1 - b1^t).
+    const double bc1_next = bias_correction(o.b1, static_cast<std::int64_t>(t) + 1, dt);
+    const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps, bc1_next};
+    return fused<3>(dt, std::array{g, mu, nu}, k,
+                    [](const auto& k, const auto& x, const auto& m, const auto& v) {
+                      const auto m2 = k[0] * x + k[1] * m;
+                      const auto v2 = k[2] * (x * x) + k[3] * v;
+                      const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
+                      const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+                      return std::array{u, m2, v2};
+                    });
+  }
+  const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps};
+  return fused<3>(dt, std::array{g, mu, nu}, k,
+                  [](const auto& k, const auto& x, const auto& m, const auto& v) {
+                    const auto m2 = k[0] * x + k[1] * m;
+                    const auto v2 = k[2] * (x * x) + k[3] * v;
+                    const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+                    return std::array{u, m2, v2};
+                  });
+}
+
+std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o,
+                              std::int32_t t) {
+  const DType dt = compute_dtype(g, nu);
+  // Without bias correction the divisor is 1 (exact, so the formula is unchanged).
+  const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
+  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0};
+  if (o.eps_in_sqrt) {
+    return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
+      const auto v2 = k[0] * (x * x) + k[1] * v;
+      return std::array{vrsqrt(v2 / k[2] + k[3]) * x, v2};
+    });
+  }
+  return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
+    const auto v2 = k[0] * (x * x) + k[1] * v;
+    return std::array{(k[4] / (vsqrt(v2 / k[2]) + k[3])) * x, v2};
+  });
+}
+
+std::array<Array, 3> stddev_leaf(const Array& g, const Array& mu, const Array& nu,
+                                 const RmsOptions& o, std::int32_t t) {
+  const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
+  const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
+  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0};
+  if (o.eps_in_sqrt) {
+    return fused<3>(dt, std::array{g, mu, nu}, k,
+                    [](const auto& k, const auto& x, const auto& m, const auto& v) {
+                      const auto m2 = k[0] * x + k[1] * m;
+                      const auto v2 = k[0] * (x * x) + k[1] * v;
+                      const auto m_hat = m2 / k[2];
+                      return std::array{vrsqrt(v2 / k[2] - m_hat * m_hat + k[3]) * x, m2, v2};
+                    });
+  }
+  return fused<3>(
+      dt, std::array{g, mu, nu}, k, [](const auto& k, const auto& x, const auto& m, const auto& v) {
+        const auto m2 = k[0] * x + k[1] * m;
+        const auto v2 = k[0] * (x * x) + k[1] * v;
+        const auto m_hat = m2 / k[2];
+        return std::array{(k[4] / (vsqrt(v2 / k[2] - m_hat * m_hat) + k[3])) * x, m2, v2};
+      });
+}
+
+std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps) {
+  return fused<2>(compute_dtype(g, sum_of_squares), std::array{g, sum_of_squares},
+                  std::array{eps, 0.0}, [](const auto& k, const auto& x, const auto& s) {
+                    const auto s2 = x * x + s;
+                    const auto inv = vselect(s2 > k[1], vrsqrt(s2 + k[0]), k[1]);
+                    return std::array{inv * x, s2};
+                  });
+}
+
+std::array<Array, 2> lion_leaf(const Array& g, const Array& mu, const LionOptions& o) {
+  const DType dt = compute_dtype(g, mu);
+  const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, o.smooth_beta, 1.0};
+  switch (o.mode) {
+    case LionMode::Smooth:
+      return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
+        const auto c = k[0] * x + k[1] * m;
+        return std::array{vtanh(k[4] * c), k[2] * x + k[3] * m};
+      });
+    case LionMode::Refined:
+      return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
+        const auto c = k[0] * x + k[1] * m;
+        return std::array{vselect(vabs(c) < k[5], c, vsign(c)), k[2] * x + k[3] * m};
+      });
+    case LionMode::Hard:
+      break;
+  }
+  return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
+    const auto c = k[0] * x + k[1] * m;
+    return std::array{vsign(c), k[2] * x + k[3] * m};
+  });
+}
+
+Array clip_leaf(const Array& g, double max_delta) {
+  return fused1(g.dtype(), std::array{g}, std::array{-max_delta, max_delta},
+                [](const auto& k, const auto& x) { return vclip(x, k[0], k[1]); });
+}
+
+Array sign_leaf(const Array& g) {
+  return fused1(g.dtype(), std::array{g}, std::array<double, 0>{},
+                [](const auto&, const auto& x) { return vsign(x); });
+}
+
+Array clip_by_norm_leaf(const Array& g, const Array& norm, double max_norm) {
+  if (jute::detail::any_traced(g, norm)) {
+    return (g / norm.astype(g.dtype())) * Array::scalar(max_norm, g.dtype());
+  }
+  return fused1(g.dtype(), std::array{g}, std::array{norm.item<double>(), max_norm},
+                [](const auto& k, const auto& x) { return (x / k[0]) * k[1]; });
+}
+
+Array trust_ratio_leaf(const Array& u, const Array& p, double min_norm, double trust_coefficient,
+                       double eps) {
+  const Array pn2 = sum_of_squares(p);
+  const Array un2 = sum_of_squares(u);
+  const Array ratio = fused1(compute_dtype(pn2, un2), std::array{pn2, un2},
+                             std::array{min_norm, trust_coefficient, eps, 0.0, 1.0},
+                             [](const auto& k, const auto& p2, const auto& u2) {
+                               const auto pn0 = vsqrt(p2);
+                               const auto un0 = vsqrt(u2);
+                               const auto pn =
+                                   vselect(pn0 <= k[0], k[0], pn0);  // Optax's safe_norm
+                               const auto un = vselect(un0 <= k[0], k[0], un0);
+                               const auto ratio = k[1] * pn / (un + k[2]);
+                               return vselect(pn == k[3], k[4], vselect(un == k[3], k[4], ratio));
+                             });
+  return scale_leaf(u, ratio);
+}
+
+Array param_block_rms_leaf(const Array& u, const Array& p, double min_scale) {
+  const Array p2 = sum_of_squares(p);
+  const Array rms =
+      fused1(p2.dtype(), std::array{p2}, std::array{static_cast<double>(p.size()), min_scale},
+             [](const auto& k, const auto& s) {
+               const auto r = vsqrt(s / k[0]);
+               return vselect(r <= k[1], k[1], r);
+             });
+  return scale_leaf(u, rms);
+}
+
+Array block_rms_clip_leaf(const Array& u, double threshold) {
+  const Array u2 = sum_of_squares(u);
+  const Array denom =
+      fused1(u2.dtype(), std::array{u2}, std::array{static_cast<double>(u.size()), threshold, 1.0},
+             [](const auto& k, const auto& s) { return vmaximum(k[2], vsqrt(s / k[0]) / k[1]); });
+  return divide_leaf(u, denom);
+}
+
+Array sqrt_leaf(const Array& x) {
+  return fused1(x.dtype(), std::array{x}, std::array<double, 0>{},
+                [](const auto&, const auto& v) { return vsqrt(v); });
+}
+
+std::array<Array, 2> factored_v_leaf(const Array& g, const Array& v, double beta,
+                                     double one_minus_beta, double eps) {
+  return fused<2>(compute_dtype(g, v), std::array{g, v}, std::array{beta, one_minus_beta, eps, 1.0},
+                  [](const auto& k, const auto& x, const auto& vv) {
+                    const auto v2 = k[0] * vv + k[1] * (x * x + k[2]);
+                    return std::array{x * (k[3] / vsqrt(v2)), v2};
+                  });
+}
+
+Array accumulate_leaf(const Array& g, const Array& acc, std::int32_t mini_step, bool mean) {
+  const DType dt = compute_dtype(g, acc);
+  if (!mean) {
+    return fused1(dt, std::array{g, acc}, std::array<double, 0>{},
+                  [](const auto&, const auto& x, const auto& a) { return x + a; });
+  }
+  return fused1(dt, std::array{g, acc}, std::array{static_cast<double>(mini_step) + 1.0},
+                [](const auto& k, const auto& x, const auto& a) { return a + (x - a) / k[0]; });
+}
+
+Array sum_of_squares(const Array& x) {
+  if (jute::detail::any_traced(x)) return jute::sum(x * x);
+  return visit_dtype(x.dtype(), [&](auto zero) -> Array {
+    using T = decltype(zero);
+    if constexpr (!std::is_floating_point_v<T>) {
+      throw DtypeError("[optim] A norm needs float32 or float64 leaves, not " +
+                       std::string(name(x.dtype())) + ".");
+    } else {
+      // Accumulated in double (XLA sums float32 in float32, in an unspecified tree order).
+      const T* p = x.data<T>();
+      double s = 0.0;
+      for (std::int64_t i = 0; i < x.size(); ++i) s += static_cast<double>(p[i]) * p[i];
+      return Array::scalar(static_cast<T>(s), x.dtype());
+    }
+  });
+}
+
+Array tree_sum_of_squares(const std::vector<Array>& leaves) {
+  std::vector<Array> sums;
+  sums.reserve(leaves.size());
+  bool traced = false;
+  DType dt = float32;
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    sums.push_back(sum_of_squares(leaves[i]));
+    traced = traced || jute::detail::any_traced(sums.back());
+    dt = i == 0 ? leaves[i].dtype() : promote_types(dt, leaves[i].dtype());
+  }
+  if (traced) {
+    Array total = Array::scalar(0.0, dt);
+    for (const Array& s : sums) total = total + s;
+    return total;
+  }
+  if (dt == float32) {
+    float total = 0.0f;
+    for (const Array& s : sums) total += s.item<float>();
+    return Array::scalar(total, float32);
+  }
+  double total = 0.0;
+  for (const Array& s : sums) total += s.item<double>();
+  return Array::scalar(total, float64);
+}
+
+std::int64_t count_not_finite(const Array& x) {
+  return visit_dtype(x.dtype(), [&](auto zero) -> std::int64_t {
+    using T = decltype(zero);
+    if constexpr (!std::is_floating_point_v<T>) {
+      return 0;
+    } else {
+      const T* p = x.data<T>();
+      std::int64_t n = 0;
+      for (std::int64_t i = 0; i < x.size(); ++i) n += std::isfinite(p[i]) ? 0 : 1;
+      return n;
+    }
+  });
+}
+
+}  // namespace jute::optim::detail
