@@ -19,9 +19,10 @@
 namespace jute::optim {
 
 struct SgdOptions {
-  std::optional<double> momentum;  // none: plain SGD (state {}); 0 still keeps a trace
+  std::optional<double> momentum =
+      std::nullopt;  // none: plain SGD (state {}); 0 still keeps a trace
   bool nesterov = false;
-  std::optional<DType> accumulator_dtype;
+  std::optional<DType> accumulator_dtype = std::nullopt;
 };
 /// chain(trace(momentum, nesterov) or identity, scale_by_learning_rate(lr)).
 GradientTransformation sgd(ScalarOrSchedule learning_rate, const SgdOptions& options = {});
@@ -36,9 +37,9 @@ struct AdamWOptions {
   double b2 = 0.999;
   double eps = 1e-8;
   double eps_root = 0.0;
-  std::optional<DType> mu_dtype;
-  ScalarOrSchedule weight_decay = 1e-4;  // Optax's default (PyTorch's is 1e-2)
-  std::optional<Mask> mask;              // which leaves are decayed (Adam applies to all)
+  std::optional<DType> mu_dtype = std::nullopt;
+  ScalarOrSchedule weight_decay = 1e-4;     // Optax's default (PyTorch's is 1e-2)
+  std::optional<Mask> mask = std::nullopt;  // which leaves are decayed (Adam applies to all)
   bool nesterov = false;
 };
 /// chain(scale_by_adam, add_decayed_weights(weight_decay, mask), scale_by_learning_rate(lr)):
@@ -53,7 +54,7 @@ struct RmspropOptions {
   double initial_scale = 0.0;
   bool eps_in_sqrt = true;  // Optax's default; PyTorch adds eps outside the root (false)
   bool centered = false;
-  std::optional<double> momentum;
+  std::optional<double> momentum = std::nullopt;
   bool nesterov = false;
   bool bias_correction = false;
 };
@@ -74,7 +75,7 @@ struct LambOptions {
   double eps = 1e-6;
   double eps_root = 0.0;
   ScalarOrSchedule weight_decay = 0.0;
-  std::optional<Mask> mask;
+  std::optional<Mask> mask = std::nullopt;
 };
 /// chain(scale_by_adam, add_decayed_weights, scale_by_trust_ratio, scale_by_learning_rate(lr)).
 GradientTransformation lamb(ScalarOrSchedule learning_rate, const LambOptions& options = {});
@@ -82,9 +83,9 @@ GradientTransformation lamb(ScalarOrSchedule learning_rate, const LambOptions& o
 struct LionAliasOptions {
   double b1 = 0.9;
   double b2 = 0.99;
-  std::optional<DType> mu_dtype;
+  std::optional<DType> mu_dtype = std::nullopt;
   ScalarOrSchedule weight_decay = 1e-3;  // Optax's default
-  std::optional<Mask> mask;
+  std::optional<Mask> mask = std::nullopt;
 };
 /// chain(scale_by_lion, add_decayed_weights, scale_by_learning_rate(lr)).
 GradientTransformation lion(ScalarOrSchedule learning_rate, const LionAliasOptions& options = {});
@@ -95,12 +96,12 @@ struct AdafactorOptions {
   std::int64_t decay_offset = 0;
   bool multiply_by_parameter_scale = true;
   std::optional<double> clipping_threshold = 1.0;
-  std::optional<double> momentum;
+  std::optional<double> momentum = std::nullopt;
   DType dtype_momentum = float32;
-  std::optional<ScalarOrSchedule> weight_decay_rate;
+  std::optional<ScalarOrSchedule> weight_decay_rate = std::nullopt;
   double eps = 1e-30;
   bool factored = true;
-  std::optional<Mask> weight_decay_mask;
+  std::optional<Mask> weight_decay_mask = std::nullopt;
 };
 /// chain(scale_by_factored_rms, clip_by_block_rms (if a threshold), scale_by_learning_rate(lr,
 /// no sign flip) (if a learning rate), scale_by_param_block_rms (if parameter scaling),

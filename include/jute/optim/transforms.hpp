@@ -35,10 +35,11 @@ GradientTransformation scale_by_learning_rate(ScalarOrSchedule learning_rate,
 struct AdamOptions {
   double b1 = 0.9;
   double b2 = 0.999;
-  double eps = 1e-8;              // added outside the square root
-  double eps_root = 0.0;          // added inside it (> 0 to differentiate through the update)
-  std::optional<DType> mu_dtype;  // dtype of the stored first moment (default: the param's)
-  bool nesterov = false;          // Nadam
+  double eps = 1e-8;      // added outside the square root
+  double eps_root = 0.0;  // added inside it (> 0 to differentiate through the update)
+  std::optional<DType> mu_dtype =
+      std::nullopt;       // dtype of the stored first moment (default: the param's)
+  bool nesterov = false;  // Nadam
 };
 /// Adam's scaling (Kingma & Ba, Algorithm 1, as PyTorch):
 /// `mu = (1-b1) g + b1 mu; nu = (1-b2) g² + b2 nu; u = mu/(1-b1^t) / (sqrt(nu/(1-b2^t) + eps_root)
@@ -68,7 +69,7 @@ enum class LionMode { Hard, Smooth, Refined };
 struct LionOptions {
   double b1 = 0.9;
   double b2 = 0.99;
-  std::optional<DType> mu_dtype;
+  std::optional<DType> mu_dtype = std::nullopt;
   LionMode mode = LionMode::Hard;  // sign(c), tanh(smooth_beta c), or c where |c| < 1 else sign
   double smooth_beta = 1.0;
 };

@@ -1,0 +1,101 @@
+// GradientTransformation, identity/set_to_zero/stateless and apply_updates
+// (optax/_src/base_test.py, update_test.py).
+#include <doctest/doctest.h>
+#include <rapidcheck.h>
+
+#include "jute/ops.hpp"
+#include "jute/optim/base.hpp"
+#include "optim/optim_test_util.hpp"
+
+using namespace jute;
+using namespace jute::optim;
+using namespace jute::optim_test;
+
+TEST_SUITE("optim") {
+  TEST_CASE("optim.apply_updates: adds leaf by leaf and casts back to the params' dtype") {
+    Tree params{{"a", ones({3})}, {"b", Tree{{"c", ones({2, 2}, float64)}}}};
+    Tree updates{{"a", full({3}, 2.0)}, {"b", Tree{{"c", full({2, 2}, 2.0, float64)}}}};
+    Tree out = apply_updates(params, updates);
+    CHECK(array_equal(out.get("a"), full({3}, 3.0)));
+    CHECK(array_equal(out.get("b/c"), full({2, 2}, 3.0, float64)));
+    // float32 params + float64 updates: the sum is formed in float64, then cast to float32.
+    Tree p32{{"w", f32({1.0f})}};
+    Tree u64{{"w", f64({1e-9})}};
+    CHECK(apply_updates(p32, u64).get("w").dtype() == float32);
+    CHECK(apply_updates(p32, u64).get("w").item<float>() == 1.0f);
+    // float64 params + float32 updates stay float64.
+    Tree p64{{"w", f64({1.0})}};
+    Tree u32{{"w", f32({0.5f})}};
+    CHECK(apply_updates(p64, u32).get("w").dtype() == float64);
+    CHECK(apply_updates(p64, u32).get("w").item<double>() == 1.5);
+    // The inputs are unchanged.
+    CHECK(array_equal(params.get("a"), ones({3})));
+  }
+
+  TEST_CASE("optim.apply_updates: errors name the differing path") {
+    Tree params{{"Dense_0", Tree{{"kernel", ones({2, 2})}, {"bias", ones({2})}}}};
+    Tree missing{{"Dense_0", Tree{{"kernel", ones({2, 2})}}}};
+    const std::string m = message_of([&] { apply_updates(params, missing); });
+    CHECK(m.find("[optim.apply_updates]") == 0);
+    CHECK(m.find("Dense_0/bias") != std::string::npos);
+    CHECK_THROWS_AS(apply_updates(params, missing), ValueError);
+    Tree wrong_shape{{"Dense_0", Tree{{"kernel", ones({2, 2})}, {"bias", ones({3})}}}};
+    const std::string s = message_of([&] { apply_updates(params, wrong_shape); });
+    CHECK(s.find("Dense_0/bias") != std::string::npos);
+    CHECK(s.find("(2)") != std::string::npos);
+    CHECK(s.find("(3)") != std::string::npos);
+    CHECK_THROWS_AS(apply_updates(params, wrong_shape), ShapeError);
+  }
+
+  TEST_CASE("optim.update: a gradient Tree of another structure names the first differing path") {
+    auto tx = identity();
+    Tree params{{"a", ones({2})}, {"b", Tree{{"c", ones({2})}}}};
+    Tree grads{{"a", ones({2})}, {"b", Tree{{"d", ones({2})}}}};
+    const std::string m = message_of([&] { tx.update(grads, tx.init(params), params); });
+    CHECK(m.find("[optim.update]") == 0);
+    CHECK(m.find("b/c") != std::string::npos);
+    CHECK_THROWS_AS(tx.update(grads, tx.init(params), params), ValueError);
+    // Without params there is nothing to compare with.
+    CHECK(tx.update(grads, Tree()).updates == grads);
+  }
+
+  TEST_CASE("optim.base: identity, set_to_zero and stateless") {
+    Tree params{{"w", f32({1, -2, 3})}};
+    Tree g{{"w", f32({0.5f, 0.25f, -1})}};
+    auto id = identity();
+    CHECK(id.init(params).empty());
+    auto [u, s] = id.update(g, id.init(params), params);
+    CHECK(u == g);
+    CHECK(s.empty());
+    auto zero = set_to_zero();
+    CHECK(array_equal(zero.update(g, zero.init(params)).updates.get("w"), zeros({3})));
+    auto plus_params = stateless([](const Tree& updates, const std::optional<Tree>& p) {
+      return tree_map([](const Array& a, const Array& b) { return a + b; }, updates, *p);
+    });
+    CHECK(array_equal(plus_params.update(g, Tree(), params).updates.get("w"),
+                      f32({1.5f, -1.75f, 2})));
+    CHECK_THROWS_AS(GradientTransformation(nullptr, nullptr), ValueError);
+    CHECK_THROWS_AS(stateless(nullptr), ValueError);
+  }
+
+  TEST_CASE("optim.base: incremental and periodic updates") {
+    Tree x{{"w", f32({1, 2})}};
+    Tree x2{{"w", f32({2, 4})}};
+    CHECK(array_equal(incremental_update(x2, x, 0.5).get("w"), f32({1.5f, 3})));
+    CHECK(periodic_update(x2, x, 6, 3) == x2);
+    CHECK(periodic_update(x2, x, 7, 3) == x);
+    CHECK_THROWS_AS(periodic_update(x2, x, 7, 0), ValueError);
+  }
+
+  TEST_CASE("optim.apply_updates: adding zeros gives the params back") {
+    CHECK(rc::check("params + 0 == params", [](std::vector<float> v) {
+      RC_PRE(!v.empty());
+      for (auto& x : v)
+        if (!std::isfinite(x) || x == 0.0f) x = 0.0f;  // -0 + 0 is +0
+      Tree p{{"w", f32(v)}};
+      Tree z{{"w", zeros({static_cast<std::int64_t>(v.size())})}};
+      RC_ASSERT(apply_updates(p, z) == p);
+    }));
+  }
+
+}  // TEST_SUITE

@@ -1,0 +1,52 @@
+// Helpers shared by the optim tests.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "jute/array.hpp"
+#include "jute/ops.hpp"
+#include "jute/tree.hpp"
+
+namespace jute::optim_test {
+
+/// A float32 vector.
+inline Array f32(std::vector<float> v) {
+  const auto n = static_cast<std::int64_t>(v.size());
+  return Array::from_vector(v, {n});
+}
+/// A float64 vector.
+inline Array f64(std::vector<double> v) {
+  const auto n = static_cast<std::int64_t>(v.size());
+  return Array::from_vector(v, {n}, float64);
+}
+/// Zeros shaped like every leaf of `t`.
+inline Tree zeros_like_tree(const Tree& t) {
+  return tree_map([](const Array& a) { return zeros_like(a); }, t);
+}
+/// Same structure and every pair of leaves allclose (jute::allclose over Trees is declared in
+/// tree.hpp but not implemented yet).
+inline bool trees_close(const Tree& a, const Tree& b, double rtol, double atol) {
+  if (!same_structure(a, b)) return false;
+  const auto la = leaves(a);
+  const auto lb = leaves(b);
+  for (std::size_t i = 0; i < la.size(); ++i)
+    if (!allclose(la[i], lb[i], rtol, atol, /*equal_nan=*/true)) return false;
+  return true;
+}
+/// The elements as doubles.
+inline std::vector<double> values(const Array& a) { return a.to_vector<double>(); }
+
+/// The message of the exception `f` throws ("(no exception)" when it throws none).
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+}  // namespace jute::optim_test
