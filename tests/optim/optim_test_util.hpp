@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "jute/array.hpp"
-#include "jute/ops.hpp"
 #include "jute/tree.hpp"
 
 namespace jute::optim_test {
@@ -25,16 +24,6 @@ inline Array f64(std::vector<double> v) {
 /// Zeros shaped like every leaf of `t`.
 inline Tree zeros_like_tree(const Tree& t) {
   return tree_map([](const Array& a) { return zeros_like(a); }, t);
-}
-/// Same structure and every pair of leaves allclose (jute::allclose over Trees is declared in
-/// tree.hpp but not implemented yet).
-inline bool trees_close(const Tree& a, const Tree& b, double rtol, double atol) {
-  if (!same_structure(a, b)) return false;
-  const auto la = leaves(a);
-  const auto lb = leaves(b);
-  for (std::size_t i = 0; i < la.size(); ++i)
-    if (!allclose(la[i], lb[i], rtol, atol, /*equal_nan=*/true)) return false;
-  return true;
 }
 /// The elements as doubles.
 inline std::vector<double> values(const Array& a) { return a.to_vector<double>(); }

@@ -178,7 +178,7 @@ TEST_SUITE("optim") {
     }
     auto a = run_updates(rms, p, grads);
     auto b = run_updates(adam0, p, grads);
-    for (int i = 0; i < 5; ++i) CHECK(trees_close(a[i], b[i], 1e-6, 1e-6));
+    for (int i = 0; i < 5; ++i) CHECK(allclose(a[i], b[i], 1e-6, 1e-6));
     CHECK(rms.init(p).keys() == std::vector<std::string>{"count", "nu"});
     CHECK(scale_by_rms().init(p).keys() == std::vector<std::string>{"nu"});
   }
@@ -380,7 +380,7 @@ TEST_SUITE("optim") {
       auto once = tx.update(u, tx.init(u)).updates;
       CHECK(global_norm(once).item<double>() == doctest::Approx(1.0 / i).epsilon(1e-6));
       auto twice = tx.update(once, Tree()).updates;
-      CHECK(trees_close(twice, once, 1e-6, 1e-7));
+      CHECK(allclose(twice, once, 1e-6, 1e-7));
     }
     // Below the maximum: untouched.
     Tree small{{"w", f32({0.3f, 0.4f})}};
