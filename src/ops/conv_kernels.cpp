@@ -514,6 +514,77 @@ void depthwise_kernel_grad(const ConvPlan& p, const T* x, const T* gy, T* dw) {
   });
 }
 
+// ---- transposed convolutions --------------------------------------------------------------------
+// With lhs dilation (and unit strides), im2col would mostly copy and multiply the inserted zeros.
+// Exchanging input and output gives a geometry without them: output o and tap t read the dilated
+// position o + t*rd - lo = i*ld, and with the flipped tap t' = k-1-t that is
+// i*ld + t'*rd - ((k-1)*rd - lo) = o — input o of a convolution with stride ld and low padding
+// (k-1)*rd - lo, read by its output i. So this geometry's forward op is that one's input
+// gradient, and vice versa, with the kernel flipped and its channel roles exchanged.
+
+/// The geometry with input and output exchanged (see above); `geo` has unit strides.
+ConvGeometry exchanged(const ConvGeometry& geo) {
+  ConvGeometry s = geo;
+  s.in_channels = geo.out_channels;
+  s.out_channels = geo.in_channels;
+  s.in = geo.out;
+  s.out = geo.in;
+  s.strides = geo.lhs_dilation;
+  s.lhs_dilation = geo.strides;
+  for (std::size_t d = 0; d < geo.kernel.size(); ++d)
+    s.pad_lo[d] = (geo.kernel[d] - 1) * geo.rhs_dilation[d] - geo.pad_lo[d];
+  return s;
+}
+
+/// dst (K, cout, G*cin) from src (K, cin, G*cout): taps reversed (every spatial axis flipped),
+/// input and output channels exchanged within each group. Its inverse swaps cin and cout.
+template <class T>
+void exchange_kernel(std::int64_t K, std::int64_t G, std::int64_t cin, std::int64_t cout,
+                     const T* src, T* dst) {
+  for (std::int64_t t = 0; t < K; ++t)
+    for (std::int64_t ci = 0; ci < cin; ++ci)
+      for (std::int64_t g = 0; g < G; ++g)
+        for (std::int64_t co = 0; co < cout; ++co)
+          dst[((K - 1 - t) * cout + co) * G * cin + g * cin + ci] =
+              src[(t * cin + ci) * G * cout + g * cout + co];
+}
+
+bool is_transposed(const ConvGeometry& geo) {
+  bool dilated = false, unit_strides = true;
+  for (std::size_t d = 0; d < geo.kernel.size(); ++d) {
+    dilated = dilated || geo.lhs_dilation[d] > 1;
+    unit_strides = unit_strides && geo.strides[d] == 1;
+  }
+  return dilated && unit_strides;
+}
+
+/// conv_kernel for a transposed convolution, through the exchanged geometry.
+template <class T>
+void transposed_conv_kernel(ConvRole role, const ConvGeometry& geo, const T* a, const T* b,
+                            T* out) {
+  const ConvGeometry s = exchanged(geo);
+  std::int64_t K = 1;
+  for (auto k : geo.kernel) K *= k;
+  const std::int64_t G = geo.groups, Cg = geo.in_channels / G, Og = geo.out_channels / G;
+  Array kbuf = empty(dtype_of<T>(), {K * Cg * Og * G});
+  T* wx = mutable_data<T>(kbuf);  // the exchanged kernel (k..., O/G, C)
+  const DType dt = dtype_of<T>();
+  switch (role) {
+    case ConvRole::Output:  // y = exchanged input gradient of (cotangent x, kernel w')
+      exchange_kernel(K, G, Cg, Og, b, wx);
+      conv_kernel(ConvRole::Input, s, dt, a, wx, out);
+      break;
+    case ConvRole::Input:  // dx = exchanged forward of (g, w')
+      exchange_kernel(K, G, Cg, Og, b, wx);
+      conv_kernel(ConvRole::Output, s, dt, a, wx, out);
+      break;
+    case ConvRole::Kernel:  // dw = the exchange of the exchanged kernel gradient of (g, x)
+      conv_kernel(ConvRole::Kernel, s, dt, b, a, wx);
+      exchange_kernel(K, G, Og, Cg, wx, out);
+      break;
+  }
+}
+
 }  // namespace
 
 std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
@@ -530,12 +601,17 @@ std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
 
 void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
                  void* out) {
-  const ConvPlan p(geo);
+  const bool transposed = is_transposed(geo);
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const T* ta = static_cast<const T*>(a);
     const T* tb = static_cast<const T*>(b);
     T* to = static_cast<T*>(out);
+    if (transposed) {
+      transposed_conv_kernel(role, geo, ta, tb, to);
+      return;
+    }
+    const ConvPlan p(geo);
     const std::int64_t dx_size = p.batch_stride * geo.batch;
     const bool depthwise = p.Cg == 1 && p.G > 1;
     switch (role) {
