@@ -3,3 +3,4 @@
 #pragma once
 
 #include "jute/testing/check_grads.hpp"
+#include "jute/testing/state_properties.hpp"
