@@ -322,8 +322,9 @@ void Scope::put_variable(std::string_view collection, std::string_view name, Arr
 }
 
 namespace {
-void declare(std::set<std::pair<std::string, std::string>>& declared, const std::string& collection,
-             std::string_view name, const std::string& where, const char* what) {
+void declare(std::set<std::pair<std::string, std::string>>& declared,
+             std::set<std::string>& names, const std::string& collection, std::string_view name,
+             const std::string& where, const char* what) {
   // One namespace per scope and collection; a child module's name conflicts with everything.
   bool clash = declared.count({collection, std::string(name)}) ||
                declared.count({"", std::string(name)});
@@ -332,11 +333,12 @@ void declare(std::set<std::pair<std::string, std::string>>& declared, const std:
                          std::string(name) + "\" in \"" + where +
                          "\": the name is already in use in this module; give it another name.");
   declared.insert({collection, std::string(name)});
+  names.insert(std::string(name));
 }
 }  // namespace
 
 Array Scope::param(std::string_view name, const Initializer& init, const Shape& shape, DType dtype) {
-  declare(declared_, "params", name, path_text(), "param");
+  declare(declared_, variable_names_, "params", name, path_text(), "param");
   const std::string full = detail::join_path(path_, name);
   const Tree* col = find_collection(*frame_, "params");
   if (const TreeValue* v = col ? col->find(full) : nullptr) {
@@ -380,7 +382,7 @@ Array Scope::param(std::string_view name, const Initializer& init, const Shape& 
 
 VariableRef Scope::variable(std::string_view collection, std::string_view name,
                             const std::function<Array()>& init) {
-  declare(declared_, std::string(collection), name, path_text(), "variable");
+  declare(declared_, variable_names_, std::string(collection), name, path_text(), "variable");
   if (!has_variable(collection, name)) {
     if (!is_mutable_collection(collection)) (void)get_variable(collection, name);  // throws
     put_variable(collection, name, init());
@@ -431,11 +433,10 @@ Scope Scope::make_child(std::string name, const char* type) {
                            " in \"" + path_text() + "\": the name is already used by a " +
                            it->second + "; give it another name.");
   } else {
-    for (const auto& [col, n] : declared_)
-      if (n == name)
-        throw NameInUseError("[child] Could not create submodule \"" + name + "\" in \"" +
-                             path_text() + "\": a variable of that name exists in collection \"" +
-                             col + "\"; give it another name.");
+    if (variable_names_.count(name))
+      throw NameInUseError("[child] Could not create submodule \"" + name + "\" in \"" +
+                           path_text() + "\": a variable of that name exists in this module; " +
+                           "give it another name.");
     child_types_.emplace(name, type);
     declared_.insert({"", name});
   }

@@ -209,6 +209,7 @@ class Scope {
   std::map<std::string, int> type_cursors_;          // auto-naming, per type, per call
   std::map<std::string, std::string> child_types_;   // explicit child names used in this call
   std::set<std::pair<std::string, std::string>> declared_;  // (collection, name) in this call
+  std::set<std::string> variable_names_;                    // names of those, any collection
 
  public:
   /// A one-line description of a module's output for tabulate: "f32[16,4]", "(f32[2], i32[])".
