@@ -117,7 +117,8 @@ Array all(const Array& a, const Axes& axes = {}, bool keepdims = false);
 // ---- linear algebra -----------------------------------------------------------------------------
 
 /// NumPy matmul: 1-D operands are promoted to matrices and the added axis removed afterwards;
-/// leading (batch) dimensions broadcast. Float32/float64 run on BLAS GEMM.
+/// leading (batch) dimensions broadcast. Float32/float64 run on BLAS GEMM; integer and bool
+/// operands use a plain loop (wrapping on overflow; bool is "or of ands").
 Array matmul(const Array& a, const Array& b);
 
 // ---- shape ---------------------------------------------------------------------------------------
@@ -126,8 +127,9 @@ Array matmul(const Array& a, const Array& b);
 Array reshape(const Array& a, const Shape& shape);
 /// Permutes the axes (reverses them when `perm` is empty).
 Array transpose(const Array& a, const std::vector<int>& perm = {});
-/// Swaps the last two axes (matrix transpose of a batch).
+/// Swaps two axes (numpy.swapaxes); `swapaxes(a, -1, -2)` transposes a batch of matrices.
 Array swapaxes(const Array& a, int axis1, int axis2);
+/// NumPy broadcasting of `a` to `shape` (materialized: arrays are always contiguous).
 Array broadcast_to(const Array& a, const Shape& shape);
 /// Inserts size-1 axes at `axes` (positions in the result).
 Array expand_dims(const Array& a, const Axes& axes);
@@ -135,7 +137,9 @@ Array expand_dims(const Array& a, const Axes& axes);
 Array squeeze(const Array& a, const Axes& axes = {});
 /// Flattens to 1-D.
 Array ravel(const Array& a);
+/// Joins arrays along an existing axis; dtypes promote as in a binary op.
 Array concatenate(const std::vector<Array>& arrays, int axis = 0);
+/// Joins same-shaped arrays along a new axis at position `axis` of the result.
 Array stack(const std::vector<Array>& arrays, int axis = 0);
 /// Splits into `sections` equal parts along `axis` (ShapeError if it does not divide).
 std::vector<Array> split(const Array& a, int sections, int axis = 0);
@@ -157,7 +161,7 @@ Array one_hot(const Array& indices, std::int64_t num_classes, DType dtype = floa
 Array flip(const Array& a, const Axes& axes = {});
 
 enum class PadMode { Constant, Reflect, Wrap, Edge };
-/// numpy.pad with (before, after) widths per axis.
+/// numpy.pad with (before, after) widths per axis (a single pair pads every axis, as NumPy).
 Array pad(const Array& a, const std::vector<std::pair<std::int64_t, std::int64_t>>& widths,
           PadMode mode = PadMode::Constant, double value = 0.0);
 
