@@ -16,6 +16,13 @@ GradientTransformation::GradientTransformation(InitFn init, UpdateFn update)
 
 Tree GradientTransformation::init(const Tree& params) const { return init_(params); }
 
+GradientTransformation GradientTransformation::with_fusion(
+    std::shared_ptr<const detail::FusionHooks> hooks) const {
+  GradientTransformation out = *this;
+  out.fusion_ = std::move(hooks);
+  return out;
+}
+
 Update GradientTransformation::update(const Tree& updates, const Tree& state,
                                       const std::optional<Tree>& params) const {
   if (params) detail::check_structure("optim.update", *params, "params", updates, "updates");

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "jute/errors.hpp"
+#include "optim/fusion.hpp"
 #include "optim/kernels.hpp"
 #include "optim/leafwise.hpp"
 
@@ -26,7 +27,8 @@ std::string joined(const std::vector<std::string>& keys) {
 
 Array bool_scalar(bool b) { return Array::scalar(b ? 1.0 : 0.0, bool_); }
 
-/// Applies `transforms` in order to the entries `keys` of the state.
+/// Applies `transforms` in order to the entries `keys` of the state. A transformation that can
+/// absorb a factor followed by a pure scaling runs fused with it, in one pass (fusion.hpp).
 Update run_in_order(const char* op, const std::vector<std::string>& keys,
                     const std::vector<GradientTransformation>& transforms, const Tree& updates,
                     const Tree& state, const std::optional<Tree>& params) {
@@ -39,7 +41,20 @@ Update run_in_order(const char* op, const std::vector<std::string>& keys,
   std::vector<std::pair<std::string, TreeValue>> new_state;
   new_state.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    Update r = transforms[i].update_fn()(u, detail::state_tree(op, state, keys[i].c_str()), params);
+    const Tree& s = detail::state_tree(op, state, keys[i].c_str());
+    const detail::FusionHooks* hooks = transforms[i].fusion().get();
+    const detail::FusionHooks* next =
+        i + 1 < keys.size() ? transforms[i + 1].fusion().get() : nullptr;
+    if (hooks && hooks->update_scaled && next && next->factor) {
+      const Tree& s_next = detail::state_tree(op, state, keys[i + 1].c_str());
+      Update r = hooks->update_scaled(u, s, params, next->factor(s_next));
+      u = std::move(r.updates);
+      new_state.emplace_back(keys[i], std::move(r.state));
+      new_state.emplace_back(keys[i + 1], next->next_state(s_next));
+      ++i;
+      continue;
+    }
+    Update r = transforms[i].update_fn()(u, s, params);
     u = std::move(r.updates);
     new_state.emplace_back(keys[i], std::move(r.state));
   }
@@ -61,8 +76,7 @@ GradientTransformation sequence(const char* op, std::vector<std::string> keys,
           }};
 }
 
-// ---- masks
-// ------------------------------------------------------------------------------------------
+// ---- masks -----------------------------------------------------------------------------------
 
 /// The bool value of a mask leaf (ValueError naming the path unless it is a bool scalar).
 bool mask_value(const Array& m, const std::vector<std::string>& path) {
@@ -126,8 +140,7 @@ Tree mask_tree(const Tree& mask, const Tree& tree, const char* what) {
 
 }  // namespace
 
-// ---- chain
-// ----------------------------------------------------------------------------------------------
+// ---- chain -----------------------------------------------------------------------------------
 
 GradientTransformation chain(std::vector<GradientTransformation> transforms) {
   std::vector<std::string> keys;
@@ -151,8 +164,7 @@ GradientTransformation named_chain(
   return sequence("optim.named_chain", std::move(keys), std::move(txs));
 }
 
-// ---- masked
-// ----------------------------------------------------------------------------------------------
+// ---- masked ----------------------------------------------------------------------------------
 
 Mask::Mask(Tree mask) : tree_(std::move(mask)) {}
 
@@ -194,8 +206,7 @@ GradientTransformation masked(GradientTransformation inner, Mask mask) {
 
 GradientTransformation freeze(Mask mask) { return masked(set_to_zero(), std::move(mask)); }
 
-// ---- multi_transform
-// ----------------------------------------------------------------------------------
+// ---- multi_transform -------------------------------------------------------------------------
 
 ParamLabels::ParamLabels(std::map<std::string, std::string> by_path)
     : by_path_(std::move(by_path)) {}
@@ -279,8 +290,7 @@ GradientTransformation partition(std::map<std::string, GradientTransformation> t
   return multi_transform(std::move(transforms), std::move(labels));
 }
 
-// ---- apply_if_finite
-// ------------------------------------------------------------------------------------
+// ---- apply_if_finite -------------------------------------------------------------------------
 
 GradientTransformation apply_if_finite(GradientTransformation inner,
                                        std::int32_t max_consecutive_errors) {
@@ -311,8 +321,7 @@ GradientTransformation apply_if_finite(GradientTransformation inner,
           }};
 }
 
-// ---- MultiSteps
-// ------------------------------------------------------------------------------------------
+// ---- MultiSteps ------------------------------------------------------------------------------
 
 std::pair<bool, Tree> skip_not_finite(const Tree& updates, std::int32_t,
                                       const std::optional<Tree>&) {
@@ -429,8 +438,7 @@ GradientTransformation MultiSteps::gradient_transformation() const {
           }};
 }
 
-// ---- inject_hyperparams
-// -----------------------------------------------------------------------------------
+// ---- inject_hyperparams ----------------------------------------------------------------------
 
 namespace {
 

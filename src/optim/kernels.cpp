@@ -24,8 +24,7 @@ namespace jute::optim::detail {
 
 namespace {
 
-// ---- the scalar vocabulary shared by both paths
-// ---------------------------------------------------
+// ---- the scalar vocabulary shared by both paths ----------------------------------------------
 
 template <class T>
 requires std::is_floating_point_v<T> T vsqrt(T x) { return std::sqrt(x); }
@@ -67,8 +66,7 @@ requires std::is_floating_point_v<T> T vclip(T x, T lo, T hi) {
 }
 Array vclip(const Array& x, const Array& lo, const Array& hi) { return jute::clip(x, lo, hi); }
 
-// ---- the driver
-// ----------------------------------------------------------------------------------------
+// ---- the driver ------------------------------------------------------------------------------
 
 template <class T, std::size_t NOut, std::size_t NIn, std::size_t NK, class F, std::size_t... I,
           std::size_t... O>
@@ -166,9 +164,9 @@ Array divide_leaf(const Array& g, const Array& d) {
                 [](const auto& k, const auto& x) { return x / k[0]; });
 }
 
-Array add_scaled_leaf(const Array& g, const Array& p, double s) {
-  return fused1(compute_dtype(g, p), std::array{g, p}, std::array{s},
-                [](const auto& k, const auto& x, const auto& y) { return x + k[0] * y; });
+Array add_scaled_leaf(const Array& g, const Array& p, double s, double post) {
+  return fused1(compute_dtype(g, p), std::array{g, p}, std::array{s, post},
+                [](const auto& k, const auto& x, const auto& y) { return k[1] * (x + k[0] * y); });
 }
 
 Array apply_update_leaf(const Array& p, const Array& u) {
@@ -185,19 +183,20 @@ Array incremental_leaf(const Array& new_value, const Array& old_value, double st
                 [](const auto& k, const auto& a, const auto& b) { return k[0] * a + k[1] * b; });
 }
 
-std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov) {
+std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov,
+                                double post) {
   const DType dt = compute_dtype(g, trace);
   if (nesterov) {
-    return fused<2>(dt, std::array{g, trace}, std::array{decay},
+    return fused<2>(dt, std::array{g, trace}, std::array{decay, post},
                     [](const auto& k, const auto& x, const auto& t) {
                       const auto t2 = x + k[0] * t;
-                      return std::array{x + k[0] * t2, t2};
+                      return std::array{k[1] * (x + k[0] * t2), t2};
                     });
   }
-  return fused<2>(dt, std::array{g, trace}, std::array{decay},
+  return fused<2>(dt, std::array{g, trace}, std::array{decay, post},
                   [](const auto& k, const auto& x, const auto& t) {
                     const auto t2 = x + k[0] * t;
-                    return std::array{t2, t2};
+                    return std::array{k[1] * t2, t2};
                   });
 }
 
@@ -220,80 +219,83 @@ std::array<Array, 2> ema_leaf(const Array& g, const Array& ema, double decay,
 }
 
 std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
-                               const AdamOptions& o, std::int32_t t) {
+                               const AdamOptions& o, std::int32_t t, double post) {
   const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
   const double bc1 = bias_correction(o.b1, t, dt);
   const double bc2 = bias_correction(o.b2, t, dt);
   if (o.nesterov) {
     // b1 * mu/(1 - b1^(t+1)) + (1 - b1) * g/(1 - b1^t).
     const double bc1_next = bias_correction(o.b1, static_cast<std::int64_t>(t) + 1, dt);
-    const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps, bc1_next};
+    const std::array k{1.0 - o.b1, o.b1,       1.0 - o.b2, o.b2,     bc1,
+                       bc2,        o.eps_root, o.eps,      bc1_next, post};
     return fused<3>(dt, std::array{g, mu, nu}, k,
                     [](const auto& k, const auto& x, const auto& m, const auto& v) {
                       const auto m2 = k[0] * x + k[1] * m;
                       const auto v2 = k[2] * (x * x) + k[3] * v;
                       const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
                       const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-                      return std::array{u, m2, v2};
+                      return std::array{k[9] * u, m2, v2};
                     });
   }
-  const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps};
+  const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps, post};
   return fused<3>(dt, std::array{g, mu, nu}, k,
                   [](const auto& k, const auto& x, const auto& m, const auto& v) {
                     const auto m2 = k[0] * x + k[1] * m;
                     const auto v2 = k[2] * (x * x) + k[3] * v;
                     const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-                    return std::array{u, m2, v2};
+                    return std::array{k[8] * u, m2, v2};
                   });
 }
 
-std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o,
-                              std::int32_t t) {
+std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o, std::int32_t t,
+                              double post) {
   const DType dt = compute_dtype(g, nu);
   // Without bias correction the divisor is 1 (exact, so the formula is unchanged).
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
-  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0};
+  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
   if (o.eps_in_sqrt) {
     return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
       const auto v2 = k[0] * (x * x) + k[1] * v;
-      return std::array{vrsqrt(v2 / k[2] + k[3]) * x, v2};
+      return std::array{k[5] * (vrsqrt(v2 / k[2] + k[3]) * x), v2};
     });
   }
   return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
     const auto v2 = k[0] * (x * x) + k[1] * v;
-    return std::array{(k[4] / (vsqrt(v2 / k[2]) + k[3])) * x, v2};
+    return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2]) + k[3])) * x), v2};
   });
 }
 
 std::array<Array, 3> stddev_leaf(const Array& g, const Array& mu, const Array& nu,
-                                 const RmsOptions& o, std::int32_t t) {
+                                 const RmsOptions& o, std::int32_t t, double post) {
   const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
-  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0};
+  const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
   if (o.eps_in_sqrt) {
-    return fused<3>(dt, std::array{g, mu, nu}, k,
-                    [](const auto& k, const auto& x, const auto& m, const auto& v) {
-                      const auto m2 = k[0] * x + k[1] * m;
-                      const auto v2 = k[0] * (x * x) + k[1] * v;
-                      const auto m_hat = m2 / k[2];
-                      return std::array{vrsqrt(v2 / k[2] - m_hat * m_hat + k[3]) * x, m2, v2};
-                    });
+    return fused<3>(
+        dt, std::array{g, mu, nu}, k,
+        [](const auto& k, const auto& x, const auto& m, const auto& v) {
+          const auto m2 = k[0] * x + k[1] * m;
+          const auto v2 = k[0] * (x * x) + k[1] * v;
+          const auto m_hat = m2 / k[2];
+          return std::array{k[5] * (vrsqrt(v2 / k[2] - m_hat * m_hat + k[3]) * x), m2, v2};
+        });
   }
   return fused<3>(
       dt, std::array{g, mu, nu}, k, [](const auto& k, const auto& x, const auto& m, const auto& v) {
         const auto m2 = k[0] * x + k[1] * m;
         const auto v2 = k[0] * (x * x) + k[1] * v;
         const auto m_hat = m2 / k[2];
-        return std::array{(k[4] / (vsqrt(v2 / k[2] - m_hat * m_hat) + k[3])) * x, m2, v2};
+        return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2] - m_hat * m_hat) + k[3])) * x), m2, v2};
       });
 }
 
-std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps) {
+std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps,
+                              double post) {
   return fused<2>(compute_dtype(g, sum_of_squares), std::array{g, sum_of_squares},
-                  std::array{eps, 0.0}, [](const auto& k, const auto& x, const auto& s) {
+                  std::array{eps, 0.0, post}, [](const auto& k, const auto& x, const auto& s) {
                     const auto s2 = x * x + s;
                     const auto inv = vselect(s2 > k[1], vrsqrt(s2 + k[0]), k[1]);
-                    return std::array{inv * x, s2};
+                    return std::array{k[2] * (inv * x), s2};
                   });
 }
 

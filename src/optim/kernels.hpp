@@ -7,6 +7,10 @@
 // allocating and filling a temporary. When an input is traced (an optimizer step inside grad)
 // the same formula runs on jute ops, so the step is differentiable. Hyperparameters arrive as
 // doubles and are rounded once to the compute dtype.
+//
+// Formulas whose update may be followed by a scaling (the learning rate) take `post`: the update
+// they return is `post * u`, rounded as a separate scale pass would round it. `post = 1` gives u
+// itself bit for bit, so the unfused path is the same code (see fusion.hpp).
 #pragma once
 
 #include <array>
@@ -31,27 +35,30 @@ Array scale_leaf(const Array& g, const Array& s);
 /// `g / d` for a scalar Array `d`.
 Array divide_leaf(const Array& g, const Array& d);
 /// `g + s * p` (decoupled weight decay).
-Array add_scaled_leaf(const Array& g, const Array& p, double s);
+Array add_scaled_leaf(const Array& g, const Array& p, double s, double post = 1.0);
 /// `p + u` in the promoted dtype, cast back to p's dtype.
 Array apply_update_leaf(const Array& p, const Array& u);
 /// `step * new_value + (1 - step) * old_value`.
 Array incremental_leaf(const Array& new_value, const Array& old_value, double step);
 
 /// Momentum: {u, trace}.
-std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov);
+std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov,
+                                double post = 1.0);
 /// Moving average: {u, ema}; `debias_count` > 0 divides u by 1 - decay^debias_count.
 std::array<Array, 2> ema_leaf(const Array& g, const Array& ema, double decay,
                               std::int64_t debias_count);
 /// Adam at count `t` (after incrementing): {u, mu, nu} in the compute dtype.
 std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
-                               const AdamOptions& o, std::int32_t t);
+                               const AdamOptions& o, std::int32_t t, double post = 1.0);
 /// RMSprop: {u, nu}; `t` is used only with bias correction.
-std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o, std::int32_t t);
+std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o, std::int32_t t,
+                              double post = 1.0);
 /// Centered RMSprop: {u, mu, nu}.
 std::array<Array, 3> stddev_leaf(const Array& g, const Array& mu, const Array& nu,
-                                 const RmsOptions& o, std::int32_t t);
+                                 const RmsOptions& o, std::int32_t t, double post = 1.0);
 /// Adagrad: {u, sum_of_squares}.
-std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps);
+std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps,
+                              double post = 1.0);
 /// Lion: {u, mu}.
 std::array<Array, 2> lion_leaf(const Array& g, const Array& mu, const LionOptions& o);
 /// Element-wise clip to [-max_delta, max_delta].

@@ -13,8 +13,7 @@
 
 namespace jute::optim::detail {
 
-// ---- params and state entries
-// --------------------------------------------------------------------
+// ---- params and state entries ----------------------------------------------------------------
 
 /// The params, or ValueError "[op] This transformation needs the params; ..." (Optax's
 /// NO_PARAMS_MSG).
@@ -34,8 +33,7 @@ std::int32_t safe_increment(std::int32_t count);
 /// `value` rounded to `dtype` (float32 or float64) and back, as a Python float meeting an array.
 double round_to(double value, DType dtype);
 
-// ---- structure
-// ---------------------------------------------------------------------------------------
+// ---- structure -------------------------------------------------------------------------------
 
 /// ValueError "[op] The <other_name> differ in structure from the <reference_name> (...)" with
 /// the first differing path, unless both Trees have the same structure.

@@ -10,6 +10,7 @@
 #include "core/trace.hpp"
 #include "jute/errors.hpp"
 #include "jute/ops.hpp"
+#include "optim/fusion.hpp"
 #include "optim/kernels.hpp"
 #include "optim/leafwise.hpp"
 
@@ -50,28 +51,42 @@ GradientTransformation leafwise_with_params(const char* op,
 
 }  // namespace
 
-// ---- scaling
-// ------------------------------------------------------------------------------------------
+// ---- scaling ---------------------------------------------------------------------------------
 
 GradientTransformation scale(double step_size) {
-  return leafwise_stateless(
-      "optim.scale", [step_size](const Array& g) { return detail::scale_leaf(g, step_size); });
+  return detail::scaling(
+      empty_init,
+      [step_size](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+        return Update{detail::map_leaves1<1>("optim.scale", {Named{&updates, "updates"}},
+                                             [&](const std::array<Array, 1>& a) {
+                                               return detail::scale_leaf(a[0], step_size);
+                                             }),
+                      state};
+      },
+      [step_size](const Tree&) { return step_size; }, [](const Tree& state) { return state; });
 }
 
 GradientTransformation scale_by_schedule(Schedule step_size_fn) {
   if (!step_size_fn) throw ValueError("[optim.scale_by_schedule] The schedule is empty.");
-  return {[](const Tree&) {
-            return Tree{{"count", int32_scalar(0)}};
-          },
-          [fn = std::move(step_size_fn)](const Tree& updates, const Tree& state,
-                                         const std::optional<Tree>&) {
-            const std::int32_t count = read_count("optim.scale_by_schedule", state);
-            const double step_size = fn(count);
-            Tree u = detail::map_leaves1<1>(
-                "optim.scale_by_schedule", {Named{&updates, "updates"}},
-                [&](const std::array<Array, 1>& a) { return detail::scale_leaf(a[0], step_size); });
-            return Update{std::move(u), Tree{{"count", int32_scalar(safe_increment(count))}}};
-          }};
+  const char* op = "optim.scale_by_schedule";
+  auto factor = [op, step_size_fn](const Tree& state) {
+    return step_size_fn(read_count(op, state));
+  };
+  auto next_state = [op](const Tree& state) {
+    return Tree{{"count", int32_scalar(safe_increment(read_count(op, state)))}};
+  };
+  return detail::scaling(
+      [](const Tree&) {
+        return Tree{{"count", int32_scalar(0)}};
+      },
+      [op, factor, next_state](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+        const double step_size = factor(state);
+        Tree u = detail::map_leaves1<1>(
+            op, {Named{&updates, "updates"}},
+            [&](const std::array<Array, 1>& a) { return detail::scale_leaf(a[0], step_size); });
+        return Update{std::move(u), next_state(state)};
+      },
+      factor, next_state);
 }
 
 GradientTransformation scale_by_learning_rate(ScalarOrSchedule learning_rate, bool flip_sign) {
@@ -84,88 +99,91 @@ GradientTransformation scale_by_learning_rate(ScalarOrSchedule learning_rate, bo
 }
 
 GradientTransformation scale_by_adam(const AdamOptions& o) {
-  return {[o](const Tree& params) {
-            return Tree{{"count", int32_scalar(0)},
-                        {"mu", detail::zeros_like_tree(params, o.mu_dtype)},
-                        {"nu", detail::zeros_like_tree(params)}};
-          },
-          [o](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            const char* op = "optim.scale_by_adam";
-            const std::int32_t t = safe_increment(read_count(op, state));
-            const Tree& mu = detail::state_tree(op, state, "mu");
-            const Tree& nu = detail::state_tree(op, state, "nu");
-            auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
-                op,
-                {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
-                [&](const std::array<Array, 3>& a) {
-                  auto r = detail::adam_leaf(a[0], a[1], a[2], o, t);
-                  if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
-                  r[2] = r[2].astype(a[2].dtype());
-                  return r;
-                });
-            return Update{
-                std::move(u),
-                Tree{{"count", int32_scalar(t)}, {"mu", std::move(mu2)}, {"nu", std::move(nu2)}}};
-          }};
+  return detail::scalable(
+      [o](const Tree& params) {
+        return Tree{{"count", int32_scalar(0)},
+                    {"mu", detail::zeros_like_tree(params, o.mu_dtype)},
+                    {"nu", detail::zeros_like_tree(params)}};
+      },
+      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+        const char* op = "optim.scale_by_adam";
+        const std::int32_t t = safe_increment(read_count(op, state));
+        const Tree& mu = detail::state_tree(op, state, "mu");
+        const Tree& nu = detail::state_tree(op, state, "nu");
+        auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
+            op, {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
+            [&](const std::array<Array, 3>& a) {
+              auto r = detail::adam_leaf(a[0], a[1], a[2], o, t, post);
+              if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
+              r[2] = r[2].astype(a[2].dtype());
+              return r;
+            });
+        return Update{
+            std::move(u),
+            Tree{{"count", int32_scalar(t)}, {"mu", std::move(mu2)}, {"nu", std::move(nu2)}}};
+      });
 }
 
 GradientTransformation scale_by_rms(const RmsOptions& o) {
-  return {[o](const Tree& params) {
-            Tree nu = detail::full_like_tree(params, o.initial_scale);
-            if (o.bias_correction) return Tree{{"count", int32_scalar(0)}, {"nu", std::move(nu)}};
-            return Tree{{"nu", std::move(nu)}};
-          },
-          [o](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            const char* op = "optim.scale_by_rms";
-            const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-            const Tree& nu = detail::state_tree(op, state, "nu");
-            auto [u, nu2] = detail::map_leaves<2, 2>(
-                op, {Named{&updates, "updates"}, Named{&nu, "state's nu"}},
-                [&](const std::array<Array, 2>& a) { return detail::rms_leaf(a[0], a[1], o, t); });
-            if (o.bias_correction)
-              return Update{std::move(u), Tree{{"count", int32_scalar(t)}, {"nu", std::move(nu2)}}};
-            return Update{std::move(u), Tree{{"nu", std::move(nu2)}}};
-          }};
+  return detail::scalable(
+      [o](const Tree& params) {
+        Tree nu = detail::full_like_tree(params, o.initial_scale);
+        if (o.bias_correction) return Tree{{"count", int32_scalar(0)}, {"nu", std::move(nu)}};
+        return Tree{{"nu", std::move(nu)}};
+      },
+      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+        const char* op = "optim.scale_by_rms";
+        const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
+        const Tree& nu = detail::state_tree(op, state, "nu");
+        auto [u, nu2] =
+            detail::map_leaves<2, 2>(op, {Named{&updates, "updates"}, Named{&nu, "state's nu"}},
+                                     [&](const std::array<Array, 2>& a) {
+                                       return detail::rms_leaf(a[0], a[1], o, t, post);
+                                     });
+        if (o.bias_correction)
+          return Update{std::move(u), Tree{{"count", int32_scalar(t)}, {"nu", std::move(nu2)}}};
+        return Update{std::move(u), Tree{{"nu", std::move(nu2)}}};
+      });
 }
 
 GradientTransformation scale_by_stddev(const RmsOptions& o) {
-  return {[o](const Tree& params) {
-            Tree mu = detail::zeros_like_tree(params);
-            Tree nu = detail::full_like_tree(params, o.initial_scale);
-            if (o.bias_correction)
-              return Tree{{"count", int32_scalar(0)}, {"mu", std::move(mu)}, {"nu", std::move(nu)}};
-            return Tree{{"mu", std::move(mu)}, {"nu", std::move(nu)}};
-          },
-          [o](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            const char* op = "optim.scale_by_stddev";
-            const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-            const Tree& mu = detail::state_tree(op, state, "mu");
-            const Tree& nu = detail::state_tree(op, state, "nu");
-            auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
-                op,
-                {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
-                [&](const std::array<Array, 3>& a) {
-                  return detail::stddev_leaf(a[0], a[1], a[2], o, t);
-                });
-            Tree s{{"mu", std::move(mu2)}, {"nu", std::move(nu2)}};
-            if (o.bias_correction) s = s.set(Path{"count"}, int32_scalar(t));
-            return Update{std::move(u), std::move(s)};
-          }};
+  return detail::scalable(
+      [o](const Tree& params) {
+        Tree mu = detail::zeros_like_tree(params);
+        Tree nu = detail::full_like_tree(params, o.initial_scale);
+        if (o.bias_correction)
+          return Tree{{"count", int32_scalar(0)}, {"mu", std::move(mu)}, {"nu", std::move(nu)}};
+        return Tree{{"mu", std::move(mu)}, {"nu", std::move(nu)}};
+      },
+      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+        const char* op = "optim.scale_by_stddev";
+        const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
+        const Tree& mu = detail::state_tree(op, state, "mu");
+        const Tree& nu = detail::state_tree(op, state, "nu");
+        auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
+            op, {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
+            [&](const std::array<Array, 3>& a) {
+              return detail::stddev_leaf(a[0], a[1], a[2], o, t, post);
+            });
+        Tree s{{"mu", std::move(mu2)}, {"nu", std::move(nu2)}};
+        if (o.bias_correction) s = s.set(Path{"count"}, int32_scalar(t));
+        return Update{std::move(u), std::move(s)};
+      });
 }
 
 GradientTransformation scale_by_rss(double initial_accumulator_value, double eps) {
-  return {
+  return detail::scalable(
       [initial_accumulator_value](const Tree& params) {
         return Tree{{"sum_of_squares", detail::full_like_tree(params, initial_accumulator_value)}};
       },
-      [eps](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+      [eps](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_rss";
         const Tree& s = detail::state_tree(op, state, "sum_of_squares");
         auto [u, s2] = detail::map_leaves<2, 2>(
             op, {Named{&updates, "updates"}, Named{&s, "state's sum_of_squares"}},
-            [&](const std::array<Array, 2>& a) { return detail::rss_leaf(a[0], a[1], eps); });
+            [&](const std::array<Array, 2>& a) { return detail::rss_leaf(a[0], a[1], eps, post); });
         return Update{std::move(u), Tree{{"sum_of_squares", std::move(s2)}}};
-      }};
+      });
 }
 
 GradientTransformation scale_by_lion(const LionOptions& o) {
@@ -206,8 +224,7 @@ GradientTransformation scale_by_sign() {
                             [](const Array& g) { return detail::sign_leaf(g); });
 }
 
-// ---- adafactor's factored second moments
-// ---------------------------------------------------------
+// ---- adafactor's factored second moments -----------------------------------------------------
 
 namespace {
 
@@ -325,25 +342,25 @@ GradientTransformation scale_by_factored_rms(const FactoredRmsOptions& o) {
       }};
 }
 
-// ---- momentum
-// ---------------------------------------------------------------------------------------
+// ---- momentum --------------------------------------------------------------------------------
 
 GradientTransformation trace(double decay, bool nesterov, std::optional<DType> accumulator_dtype) {
-  return {[accumulator_dtype](const Tree& params) {
-            return Tree{{"trace", detail::zeros_like_tree(params, accumulator_dtype)}};
-          },
-          [=](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            const char* op = "optim.trace";
-            const Tree& tr = detail::state_tree(op, state, "trace");
-            auto [u, t2] = detail::map_leaves<2, 2>(
-                op, {Named{&updates, "updates"}, Named{&tr, "state's trace"}},
-                [&](const std::array<Array, 2>& a) {
-                  auto r = detail::trace_leaf(a[0], a[1], decay, nesterov);
-                  if (accumulator_dtype) r[1] = r[1].astype(*accumulator_dtype);
-                  return r;
-                });
-            return Update{std::move(u), Tree{{"trace", std::move(t2)}}};
-          }};
+  return detail::scalable(
+      [accumulator_dtype](const Tree& params) {
+        return Tree{{"trace", detail::zeros_like_tree(params, accumulator_dtype)}};
+      },
+      [=](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+        const char* op = "optim.trace";
+        const Tree& tr = detail::state_tree(op, state, "trace");
+        auto [u, t2] = detail::map_leaves<2, 2>(
+            op, {Named{&updates, "updates"}, Named{&tr, "state's trace"}},
+            [&](const std::array<Array, 2>& a) {
+              auto r = detail::trace_leaf(a[0], a[1], decay, nesterov, post);
+              if (accumulator_dtype) r[1] = r[1].astype(*accumulator_dtype);
+              return r;
+            });
+        return Update{std::move(u), Tree{{"trace", std::move(t2)}}};
+      });
 }
 
 GradientTransformation ema(double decay, bool debias, std::optional<DType> accumulator_dtype) {
@@ -366,16 +383,16 @@ GradientTransformation ema(double decay, bool debias, std::optional<DType> accum
           }};
 }
 
-// ---- adding and clipping
-// ------------------------------------------------------------------------------
+// ---- adding and clipping ---------------------------------------------------------------------
 
 GradientTransformation add_decayed_weights(ScalarOrSchedule weight_decay,
                                            std::optional<Mask> mask) {
-  GradientTransformation tx{
+  GradientTransformation tx = detail::scalable(
       [weight_decay](const Tree&) {
         return weight_decay.is_schedule() ? Tree{{"count", int32_scalar(0)}} : Tree();
       },
-      [weight_decay](const Tree& updates, const Tree& state, const std::optional<Tree>& params) {
+      [weight_decay](const Tree& updates, const Tree& state, const std::optional<Tree>& params,
+                     double post) {
         const char* op = "optim.add_decayed_weights";
         const Tree& p = detail::require_params(op, params);
         double s = 0.0;
@@ -386,13 +403,22 @@ GradientTransformation add_decayed_weights(ScalarOrSchedule weight_decay,
           new_state = Tree{{"count", int32_scalar(safe_increment(count))}};
         } else {
           s = weight_decay.value();
-          if (s == 0.0) return Update{updates, new_state};
         }
-        Tree u = detail::map_leaves1<2>(
-            op, {Named{&updates, "updates"}, Named{&p, "params"}},
-            [&](const std::array<Array, 2>& a) { return detail::add_scaled_leaf(a[0], a[1], s); });
+        if (!weight_decay.is_schedule() && s == 0.0) {
+          // A constant 0 passes the updates through (then only a fused factor applies).
+          if (post == 1.0) return Update{updates, new_state};
+          return Update{detail::map_leaves1<1>(op, {Named{&updates, "updates"}},
+                                               [&](const std::array<Array, 1>& a) {
+                                                 return detail::scale_leaf(a[0], post);
+                                               }),
+                        new_state};
+        }
+        Tree u = detail::map_leaves1<2>(op, {Named{&updates, "updates"}, Named{&p, "params"}},
+                                        [&](const std::array<Array, 2>& a) {
+                                          return detail::add_scaled_leaf(a[0], a[1], s, post);
+                                        });
         return Update{std::move(u), std::move(new_state)};
-      }};
+      });
   if (mask) return masked(std::move(tx), std::move(*mask));
   return tx;
 }

@@ -10,6 +10,8 @@
 #include "jute/ops.hpp"
 #include "jute/optim/alias.hpp"
 #include "jute/optim/combine.hpp"
+#include "jute/optim/schedules.hpp"
+#include "optim/fusion.hpp"
 #include "optim/optim_test_util.hpp"
 
 using namespace jute;
@@ -37,7 +39,7 @@ TEST_SUITE("optim") {
     auto [u, s2] = tx.update(p, s);
     // scale by 2, then Adam's first step (sign of 2g), then negate.
     // Adam's first step is sign(g) up to float32 bias corrections (1 - 0.999f is 0.000999987).
-  CHECK(allclose(u.get("w"), f32({-1, -1}), 1e-5));
+    CHECK(allclose(u.get("w"), f32({-1, -1}), 1e-5));
     CHECK(s2.get("1/count").item<int>() == 1);
     // Eleven transformations: keys "0".."10" (looked up by name, not by sorted position).
     std::vector<GradientTransformation> many;
@@ -51,6 +53,48 @@ TEST_SUITE("optim") {
                          doctest::Contains("[optim.chain] The state has 2 entries but there are 3"),
                          ValueError);
     CHECK(chain({}).init(p).empty());
+  }
+
+  TEST_CASE("optim.chain: a fused learning rate gives the bits of the separate passes") {
+    // chain runs (adam, lr), (trace, lr), (rms, lr), (decay, lr) ... as one pass per leaf; the
+    // results must equal running each transformation on its own.
+    Tree p{{"a", f32({0.5f, -1.5f, 2.0f, 0.0f})}, {"b", f64({3.0, -0.25})}};
+    Tree g{{"a", f32({0.3f, -2.0f, 1.0f, 0.0f})}, {"b", f64({-0.5, 7.0})}};
+    const Schedule sched = cosine_decay_schedule(0.1, 10);
+    // The hooks that make chain fuse (src/optim/fusion.hpp).
+    CHECK(scale_by_adam().fusion()->update_scaled);
+    CHECK(scale_by_learning_rate(0.1).fusion()->factor);
+    CHECK(scale_by_learning_rate(sched).fusion()->factor);
+    CHECK(scale_by_lion().fusion() == nullptr);
+    std::vector<std::vector<GradientTransformation>> parts{
+        {scale_by_adam(), scale_by_learning_rate(0.1)},
+        {scale_by_adam({.nesterov = true}), scale_by_learning_rate(sched)},
+        {trace(0.9, true), scale_by_learning_rate(0.01)},
+        {scale_by_rms(), scale_by_learning_rate(0.1)},
+        {scale_by_stddev({.bias_correction = true}), scale(-0.3)},
+        {scale_by_rss(), scale_by_learning_rate(sched)},
+        {scale_by_adam(), add_decayed_weights(1e-2), scale_by_learning_rate(sched)},
+        {scale_by_adam(), add_decayed_weights(0.0), scale_by_learning_rate(0.1)},
+        {scale_by_lion(), add_decayed_weights(sched), scale_by_learning_rate(0.1)}};
+    for (std::size_t c = 0; c < parts.size(); ++c) {
+      INFO("chain ", c);
+      auto fused = chain(parts[c]);
+      Tree fs = fused.init(p);
+      std::vector<Tree> ss;
+      for (const auto& tx : parts[c]) ss.push_back(tx.init(p));
+      for (int step = 0; step < 3; ++step) {
+        auto [fu, fs2] = fused.update(g, fs, p);
+        Tree u = g;
+        for (std::size_t i = 0; i < parts[c].size(); ++i) {
+          auto r = parts[c][i].update(u, ss[i], p);
+          u = r.updates;
+          ss[i] = r.state;
+          CHECK(fs2.subtree(std::to_string(i)) == ss[i]);
+        }
+        CHECK(fu == u);
+        fs = fs2;
+      }
+    }
   }
 
   TEST_CASE("optim.named_chain: states keyed by name") {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -20,6 +21,10 @@
 #include "jute/tree.hpp"
 
 namespace jute::optim {
+
+namespace detail {
+struct FusionHooks;
+}  // namespace detail
 
 /// What `GradientTransformation::update` returns: `auto [updates, state] = tx.update(...)`.
 struct Update {
@@ -50,9 +55,16 @@ class GradientTransformation {
   const InitFn& init_fn() const { return init_; }
   const UpdateFn& update_fn() const { return update_; }
 
+  /// Internal: how `chain` may run this transformation and the scaling after it (the learning
+  /// rate) as one pass over each leaf; null for most transformations (src/optim/fusion.hpp).
+  const std::shared_ptr<const detail::FusionHooks>& fusion() const { return fusion_; }
+  /// Internal: a copy carrying fusion hooks.
+  GradientTransformation with_fusion(std::shared_ptr<const detail::FusionHooks> hooks) const;
+
  private:
   InitFn init_;
   UpdateFn update_;
+  std::shared_ptr<const detail::FusionHooks> fusion_;
 };
 
 /// Leaves updates unchanged; state `{}` (Optax's EmptyState).

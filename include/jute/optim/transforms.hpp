@@ -20,8 +20,7 @@
 
 namespace jute::optim {
 
-// ---- scaling
-// -------------------------------------------------------------------------------------
+// ---- scaling ---------------------------------------------------------------------------------
 
 /// `u = step_size * g`; state {}.
 GradientTransformation scale(double step_size);
@@ -102,8 +101,7 @@ GradientTransformation scale_by_factored_rms(const FactoredRmsOptions& options =
 /// `u = sign(g)`; state {}.
 GradientTransformation scale_by_sign();
 
-// ---- momentum
-// --------------------------------------------------------------------------------------
+// ---- momentum --------------------------------------------------------------------------------
 
 /// Momentum: `trace = g + decay * trace; u = trace` (nesterov: `u = g + decay * trace`), as
 /// PyTorch SGD with dampening 0; state {"trace"} stored as `accumulator_dtype` when given.
@@ -114,8 +112,7 @@ GradientTransformation trace(double decay, bool nesterov = false,
 GradientTransformation ema(double decay, bool debias = true,
                            std::optional<DType> accumulator_dtype = std::nullopt);
 
-// ---- adding and clipping
-// ---------------------------------------------------------------------------
+// ---- adding and clipping ---------------------------------------------------------------------
 
 /// Decoupled weight decay: `u = g + weight_decay * p` (a schedule is evaluated at the count,
 /// from 0). A constant 0 passes updates through unchanged. Needs params. State {} for a number,

@@ -1,0 +1,43 @@
+// Internal: fusing a transformation with the scaling that follows it in a chain.
+//
+// Optimizers end with `scale_by_learning_rate`, a separate pass that reads every update and writes
+// it again multiplied by -lr. When a chain holds a transformation that can absorb a final factor
+// (its per-leaf formula returns `post * u`, see kernels.hpp) directly followed by a pure scaling
+// (scale, scale_by_schedule), `chain` runs both as one pass: the factor is read from the
+// scaling's state, the first transformation's update multiplies by it, and the scaling's state
+// advances as its own update would advance it. The results are bit for bit those of the two
+// passes — `post * u` is rounded exactly as the scale pass rounds it — and the state layout is
+// unchanged.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "jute/optim/base.hpp"
+
+namespace jute::optim::detail {
+
+struct FusionHooks {
+  using ScaledUpdateFn = std::function<Update(const Tree& updates, const Tree& state,
+                                              const std::optional<Tree>& params, double factor)>;
+  /// Set on transformations that can absorb a following factor: update, then multiply by it.
+  ScaledUpdateFn update_scaled;
+  /// Set on pure scalings: the factor their update applies for `state`...
+  std::function<double(const Tree& state)> factor;
+  /// ...and the state their update returns.
+  std::function<Tree(const Tree& state)> next_state;
+};
+
+/// A transformation whose update is `update_scaled(updates, state, params, 1.0)` and which a
+/// chain may fuse with a following scaling.
+GradientTransformation scalable(GradientTransformation::InitFn init,
+                                FusionHooks::ScaledUpdateFn update_scaled);
+
+/// A pure scaling: `update` multiplies every leaf by `factor(state)` and returns
+/// `next_state(state)`.
+GradientTransformation scaling(GradientTransformation::InitFn init,
+                               GradientTransformation::UpdateFn update,
+                               std::function<double(const Tree&)> factor,
+                               std::function<Tree(const Tree&)> next_state);
+
+}  // namespace jute::optim::detail
