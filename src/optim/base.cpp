@@ -23,23 +23,23 @@ GradientTransformation GradientTransformation::with_fusion(
   return out;
 }
 
-Update GradientTransformation::update(const Tree& updates, const Tree& state,
+Update GradientTransformation::update(const Tree& updates, Tree state,
                                       const std::optional<Tree>& params) const {
   if (params) detail::check_structure("optim.update", *params, "params", updates, "updates");
-  return update_(updates, state, params);
+  return update_(updates, std::move(state), params);
 }
 
 GradientTransformation identity() {
   return {[](const Tree&) { return Tree(); },
-          [](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            return Update{updates, state};
+          [](const Tree& updates, Tree state, const std::optional<Tree>&) {
+            return Update{updates, std::move(state)};
           }};
 }
 
 GradientTransformation set_to_zero() {
   return {[](const Tree&) { return Tree(); },
-          [](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-            return Update{detail::zeros_like_tree(updates), state};
+          [](const Tree& updates, Tree state, const std::optional<Tree>&) {
+            return Update{detail::zeros_like_tree(updates), std::move(state)};
           }};
 }
 
@@ -47,16 +47,21 @@ GradientTransformation stateless(
     std::function<Tree(const Tree& updates, const std::optional<Tree>& params)> f) {
   if (!f) throw ValueError("[optim.stateless] The function is empty; give a callable.");
   return {[](const Tree&) { return Tree(); },
-          [f = std::move(f)](const Tree& updates, const Tree& state,
-                             const std::optional<Tree>& params) {
-            return Update{f(updates, params), state};
+          [f = std::move(f)](const Tree& updates, Tree state, const std::optional<Tree>& params) {
+            return Update{f(updates, params), std::move(state)};
           }};
 }
 
-Tree apply_updates(const Tree& params, const Tree& updates) {
+Tree apply_updates(Tree params, const Tree& updates) {
+  const char* op = "optim.apply_updates";
+  detail::check_structure(op, params, "params", updates, "updates");
+  // The updates give the structure; the params are released once their leaves are taken, so a
+  // leaf nobody else holds is overwritten in place.
   return detail::map_leaves1<2>(
-      "optim.apply_updates", {detail::Named{&params, "params"}, detail::Named{&updates, "updates"}},
-      [](const std::array<Array, 2>& a) { return detail::apply_update_leaf(a[0], a[1]); },
+      op, {detail::Named{&updates, "updates"}, detail::Named{&params, "params", &params}},
+      [](std::array<Array, 2>& a) {
+        return detail::apply_update_leaf(std::move(a[1]), std::move(a[0]));
+      },
       /*require_float=*/false);
 }
 
@@ -64,8 +69,8 @@ Tree incremental_update(const Tree& new_tensors, const Tree& old_tensors, double
   return detail::map_leaves1<2>(
       "optim.incremental_update",
       {detail::Named{&new_tensors, "new tensors"}, detail::Named{&old_tensors, "old tensors"}},
-      [step_size](const std::array<Array, 2>& a) {
-        return detail::incremental_leaf(a[0], a[1], step_size);
+      [step_size](std::array<Array, 2>& a) {
+        return detail::incremental_leaf(std::move(a[0]), std::move(a[1]), step_size);
       });
 }
 

@@ -31,30 +31,35 @@ Array bool_scalar(bool b) { return Array::scalar(b ? 1.0 : 0.0, bool_); }
 /// absorb a factor followed by a pure scaling runs fused with it, in one pass (fusion.hpp).
 Update run_in_order(const char* op, const std::vector<std::string>& keys,
                     const std::vector<GradientTransformation>& transforms, const Tree& updates,
-                    const Tree& state, const std::optional<Tree>& params) {
+                    Tree state, const std::optional<Tree>& params) {
   if (state.size() != keys.size()) {
     throw ValueError(std::string("[") + op + "] The state has " + std::to_string(state.size()) +
                      " entries but there are " + std::to_string(keys.size()) +
                      " transformations; pass the state that this transformation's init returned.");
   }
+  // Each transformation gets its sub-state by value, and the whole state is released first, so
+  // a sub-state the caller gave up can be updated in its own buffers.
+  std::vector<Tree> subs;
+  subs.reserve(keys.size());
+  for (const auto& key : keys) subs.push_back(detail::state_tree(op, state, key.c_str()));
+  state = Tree();
   Tree u = updates;
   std::vector<std::pair<std::string, TreeValue>> new_state;
   new_state.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const Tree& s = detail::state_tree(op, state, keys[i].c_str());
     const detail::FusionHooks* hooks = transforms[i].fusion().get();
     const detail::FusionHooks* next =
         i + 1 < keys.size() ? transforms[i + 1].fusion().get() : nullptr;
     if (hooks && hooks->update_scaled && next && next->factor) {
-      const Tree& s_next = detail::state_tree(op, state, keys[i + 1].c_str());
-      Update r = hooks->update_scaled(u, s, params, next->factor(s_next));
+      const double factor = next->factor(subs[i + 1]);
+      Update r = hooks->update_scaled(u, std::move(subs[i]), params, factor);
       u = std::move(r.updates);
       new_state.emplace_back(keys[i], std::move(r.state));
-      new_state.emplace_back(keys[i + 1], next->next_state(s_next));
+      new_state.emplace_back(keys[i + 1], next->next_state(subs[i + 1]));
       ++i;
       continue;
     }
-    Update r = transforms[i].update_fn()(u, s, params);
+    Update r = transforms[i].update_fn()(u, std::move(subs[i]), params);
     u = std::move(r.updates);
     new_state.emplace_back(keys[i], std::move(r.state));
   }
@@ -63,17 +68,17 @@ Update run_in_order(const char* op, const std::vector<std::string>& keys,
 
 GradientTransformation sequence(const char* op, std::vector<std::string> keys,
                                 std::vector<GradientTransformation> transforms) {
-  return {[keys, transforms](const Tree& params) {
-            std::vector<std::pair<std::string, TreeValue>> states;
-            states.reserve(keys.size());
-            for (std::size_t i = 0; i < keys.size(); ++i)
-              states.emplace_back(keys[i], transforms[i].init(params));
-            return Tree::from_entries(std::move(states));
-          },
-          [op, keys, transforms](const Tree& updates, const Tree& state,
-                                 const std::optional<Tree>& params) {
-            return run_in_order(op, keys, transforms, updates, state, params);
-          }};
+  return {
+      [keys, transforms](const Tree& params) {
+        std::vector<std::pair<std::string, TreeValue>> states;
+        states.reserve(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          states.emplace_back(keys[i], transforms[i].init(params));
+        return Tree::from_entries(std::move(states));
+      },
+      [op, keys, transforms](const Tree& updates, Tree state, const std::optional<Tree>& params) {
+        return run_in_order(op, keys, transforms, updates, std::move(state), params);
+      }};
 }
 
 // ---- masks -----------------------------------------------------------------------------------
@@ -190,14 +195,14 @@ GradientTransformation masked(GradientTransformation inner, Mask mask) {
       [inner, mask](const Tree& params) {
         return Tree{{"inner_state", inner.init(mask_tree(mask.resolve(params), params, "params"))}};
       },
-      [inner, mask](const Tree& updates, const Tree& state, const std::optional<Tree>& params) {
+      [inner, mask](const Tree& updates, Tree state, const std::optional<Tree>& params) {
         const Tree m = mask.resolve(updates);
         const Tree masked_updates = mask_tree(m, updates, "updates");
         std::optional<Tree> masked_params;
         if (params) masked_params = mask_tree(m, *params, "params");
-        Update r = inner.update_fn()(masked_updates,
-                                     detail::state_tree("optim.masked", state, "inner_state"),
-                                     masked_params);
+        Tree inner_state = detail::state_tree("optim.masked", state, "inner_state");
+        state = Tree();
+        Update r = inner.update_fn()(masked_updates, std::move(inner_state), masked_params);
         std::vector<std::string> path;
         Tree merged = select_by_mask(m, r.updates, &updates, path, "inner updates");
         return Update{std::move(merged), Tree{{"inner_state", std::move(r.state)}}};
@@ -268,16 +273,20 @@ GradientTransformation multi_transform(std::map<std::string, GradientTransformat
           states.emplace_back(group, masked(tx, label_mask(labels, params, group)).init(params));
         return Tree{{"inner_states", Tree::from_entries(std::move(states))}};
       },
-      [transforms, labels](const Tree& updates, const Tree& state,
-                           const std::optional<Tree>& params) {
+      [transforms, labels](const Tree& updates, Tree state, const std::optional<Tree>& params) {
         const char* op = "optim.multi_transform";
         check_labels(labels, updates, transforms);
-        const Tree& inner = detail::state_tree(op, state, "inner_states");
+        std::vector<Tree> inner;
+        const Tree& inner_states = detail::state_tree(op, state, "inner_states");
+        for (const auto& [group, tx] : transforms)
+          inner.push_back(detail::state_tree(op, inner_states, group.c_str()));
+        state = Tree();
         Tree u = updates;
         std::vector<std::pair<std::string, TreeValue>> states;
+        std::size_t i = 0;
         for (const auto& [group, tx] : transforms) {
           Update r = masked(tx, label_mask(labels, updates, group))
-                         .update_fn()(u, detail::state_tree(op, inner, group.c_str()), params);
+                         .update_fn()(u, std::move(inner[i++]), params);
           u = std::move(r.updates);
           states.emplace_back(group, std::move(r.state));
         }
@@ -300,7 +309,7 @@ GradientTransformation apply_if_finite(GradientTransformation inner,
                         {"total_notfinite", int32_scalar(0)},
                         {"inner_state", inner.init(params)}};
           },
-          [inner, max_consecutive_errors](const Tree& updates, const Tree& state,
+          [inner, max_consecutive_errors](const Tree& updates, Tree state,
                                           const std::optional<Tree>& params) {
             const char* op = "optim.apply_if_finite";
             bool finite = true;
@@ -310,10 +319,11 @@ GradientTransformation apply_if_finite(GradientTransformation inner,
                 finite ? 0 : safe_increment(read_count(op, state, "notfinite_count"));
             std::int32_t total = read_count(op, state, "total_notfinite");
             if (!finite) total = safe_increment(total);
-            const Tree& inner_state = detail::state_tree(op, state, "inner_state");
+            Tree inner_state = detail::state_tree(op, state, "inner_state");
+            state = Tree();
             Update r = (finite || notfinite > max_consecutive_errors)
-                           ? inner.update_fn()(updates, inner_state, params)
-                           : Update{detail::zeros_like_tree(updates), inner_state};
+                           ? inner.update_fn()(updates, std::move(inner_state), params)
+                           : Update{detail::zeros_like_tree(updates), std::move(inner_state)};
             return Update{std::move(r.updates), Tree{{"notfinite_count", int32_scalar(notfinite)},
                                                      {"last_finite", bool_scalar(finite)},
                                                      {"total_notfinite", int32_scalar(total)},
@@ -376,7 +386,7 @@ Tree MultiSteps::init(const Tree& params) const {
               {"skip_state", std::move(skip_state)}};
 }
 
-Update MultiSteps::update(const Tree& updates, const Tree& state,
+Update MultiSteps::update(const Tree& updates, Tree state,
                           const std::optional<Tree>& params) const {
   const char* op = "optim.MultiSteps";
   if (params) detail::check_structure(op, *params, "params", updates, "updates");
@@ -395,28 +405,29 @@ Update MultiSteps::update(const Tree& updates, const Tree& state,
       return Update{detail::zeros_like_tree(updates), state.set(Path{"skip_state"}, skip_state)};
     }
   }
-  const Tree& acc = detail::state_tree(op, state, "acc_grads");
+  Tree acc = detail::state_tree(op, state, "acc_grads");
+  Tree inner_state = detail::state_tree(op, state, "inner_opt_state");
+  state = Tree();  // the accumulator and the inner state may now be updated in place
   const bool mean = use_grad_mean_;
   const Tree acc2 = detail::map_leaves1<2>(
-      op, {detail::Named{&updates, "updates"}, detail::Named{&acc, "state's acc_grads"}},
-      [&](const std::array<Array, 2>& a) {
-        return detail::accumulate_leaf(a[0], a[1], mini, mean);
+      op, {detail::Named{&updates, "updates"}, detail::Named{&acc, "state's acc_grads", &acc}},
+      [&](std::array<Array, 2>& a) {
+        return detail::accumulate_leaf(std::move(a[0]), std::move(a[1]), mini, mean);
       });
   const bool emit = mini == k - 1;
   const auto next_mini = static_cast<std::int32_t>(safe_increment(mini) % k);
-  const Tree& inner_state = detail::state_tree(op, state, "inner_opt_state");
   if (!emit) {
     return Update{detail::zeros_like_tree(updates),
                   Tree{{"mini_step", int32_scalar(next_mini)},
                        {"gradient_step", int32_scalar(gradient_step)},
-                       {"inner_opt_state", inner_state},
+                       {"inner_opt_state", std::move(inner_state)},
                        {"acc_grads", detail::cast_tree(acc2, accumulator_dtype_)},
                        {"skip_state", std::move(skip_state)}}};
   }
   const Tree acc_like_updates = detail::map_leaves1<2>(
       op, {detail::Named{&acc2, "accumulated updates"}, detail::Named{&updates, "updates"}},
-      [](const std::array<Array, 2>& a) { return a[0].astype(a[1].dtype()); });
-  Update r = opt_.update_fn()(acc_like_updates, inner_state, params);
+      [](std::array<Array, 2>& a) { return a[0].astype(a[1].dtype()); });
+  Update r = opt_.update_fn()(acc_like_updates, std::move(inner_state), params);
   return Update{std::move(r.updates),
                 Tree{{"mini_step", int32_scalar(next_mini)},
                      {"gradient_step", int32_scalar(safe_increment(gradient_step))},
@@ -433,8 +444,8 @@ bool MultiSteps::has_updated(const Tree& state) const {
 GradientTransformation MultiSteps::gradient_transformation() const {
   MultiSteps self = *this;
   return {[self](const Tree& params) { return self.init(params); },
-          [self](const Tree& updates, const Tree& state, const std::optional<Tree>& params) {
-            return self.update(updates, state, params);
+          [self](const Tree& updates, Tree state, const std::optional<Tree>& params) {
+            return self.update(updates, std::move(state), params);
           }};
 }
 
@@ -476,7 +487,7 @@ GradientTransformation inject_hyperparams(
                         {"hyperparams_states", Tree::from_entries(std::move(hs))},
                         {"inner_state", factory(values).init(params)}};
           },
-          [=](const Tree& updates, const Tree& state, const std::optional<Tree>& params) {
+          [=](const Tree& updates, Tree state, const std::optional<Tree>& params) {
             const char* op = "optim.inject_hyperparams";
             const DType dt = hyperparam_dtype.value_or(widest_float(params ? *params : updates));
             const Tree& stored = detail::state_tree(op, state, "hyperparams");
@@ -496,9 +507,10 @@ GradientTransformation inject_hyperparams(
               values[name] = a.item<double>();
               hp.emplace_back(name, a);
             }
-            Update r = factory(values).update_fn()(
-                updates, detail::state_tree(op, state, "inner_state"), params);
             const std::int32_t count = read_count(op, state);
+            Tree inner_state = detail::state_tree(op, state, "inner_state");
+            state = Tree();
+            Update r = factory(values).update_fn()(updates, std::move(inner_state), params);
             return Update{std::move(r.updates),
                           Tree{{"count", int32_scalar(safe_increment(count))},
                                {"hyperparams", Tree::from_entries(std::move(hp))},

@@ -9,9 +9,9 @@ GradientTransformation scalable(GradientTransformation::InitFn init,
   auto hooks = std::make_shared<FusionHooks>();
   hooks->update_scaled = update_scaled;
   GradientTransformation tx(std::move(init),
-                            [f = std::move(update_scaled)](const Tree& updates, const Tree& state,
+                            [f = std::move(update_scaled)](const Tree& updates, Tree state,
                                                            const std::optional<Tree>& params) {
-                              return f(updates, state, params, 1.0);
+                              return f(updates, std::move(state), params, 1.0);
                             });
   return tx.with_fusion(std::move(hooks));
 }

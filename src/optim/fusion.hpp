@@ -18,7 +18,7 @@
 namespace jute::optim::detail {
 
 struct FusionHooks {
-  using ScaledUpdateFn = std::function<Update(const Tree& updates, const Tree& state,
+  using ScaledUpdateFn = std::function<Update(const Tree& updates, Tree state,
                                               const std::optional<Tree>& params, double factor)>;
   /// Set on transformations that can absorb a following factor: update, then multiply by it.
   ScaledUpdateFn update_scaled;

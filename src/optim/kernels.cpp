@@ -86,21 +86,30 @@ void run_loop(std::int64_t n, const std::array<const T*, NIn>& in, const std::ar
   }
 }
 
+template <std::size_t N>
+constexpr std::array<int, N> no_reuse() {
+  std::array<int, N> r{};
+  r.fill(-1);
+  return r;
+}
+
 /// Runs `f(k, x...)` element-wise over the inputs converted to `dt`, with the constants `k`
-/// rounded to `dt`; returns NOut fresh Arrays of `dt`.
+/// rounded to `dt`; returns NOut Arrays of `dt`. Output o is written into the buffer of input
+/// `reuse[o]` when nobody else can see that buffer (the caller moved a temporary in: see
+/// jute::detail::can_reuse); otherwise into a fresh one. Every input is read at an index before
+/// any output is written there, so writing in place is safe.
 template <std::size_t NOut, std::size_t NIn, std::size_t NK, class F>
-std::array<Array, NOut> fused(DType dt, const std::array<Array, NIn>& in,
-                              const std::array<double, NK>& k, const F& f) {
-  std::array<Array, NIn> x;
+std::array<Array, NOut> fused(DType dt, std::array<Array, NIn> in, const std::array<double, NK>& k,
+                              const F& f, const std::array<int, NOut>& reuse = no_reuse<NOut>()) {
   bool traced = false;
   for (std::size_t j = 0; j < NIn; ++j) {
-    x[j] = in[j].astype(dt);
     traced = traced || jute::detail::any_traced(in[j]);
+    in[j] = in[j].astype(dt);
   }
   if (traced) {
     std::array<Array, NK> kc;
     for (std::size_t j = 0; j < NK; ++j) kc[j] = Array::scalar(k[j], dt);
-    return std::apply([&](const auto&... xs) { return f(kc, xs...); }, x);
+    return std::apply([&](const auto&... xs) { return f(kc, xs...); }, in);
   }
   return visit_dtype(dt, [&](auto zero) -> std::array<Array, NOut> {
     using T = decltype(zero);
@@ -110,15 +119,17 @@ std::array<Array, NOut> fused(DType dt, const std::array<Array, NIn>& in,
     } else {
       std::array<T, NK> kt;
       for (std::size_t j = 0; j < NK; ++j) kt[j] = static_cast<T>(k[j]);
-      std::array<const T*, NIn> src;
-      for (std::size_t j = 0; j < NIn; ++j) src[j] = x[j].template data<T>();
       std::array<Array, NOut> out;
       std::array<T*, NOut> dst;
-      for (std::size_t j = 0; j < NOut; ++j) {
-        out[j] = jute::detail::empty(dt, x[0].shape());
-        dst[j] = jute::detail::mutable_data<T>(out[j]);
+      for (std::size_t o = 0; o < NOut; ++o) {
+        const int r = reuse[o];
+        const bool own = r >= 0 && jute::detail::can_reuse(in[static_cast<std::size_t>(r)]);
+        out[o] = own ? in[static_cast<std::size_t>(r)] : jute::detail::empty(dt, in[0].shape());
+        dst[o] = jute::detail::mutable_data<T>(out[o]);
       }
-      run_loop<T>(x[0].size(), src, dst, kt, f, std::make_index_sequence<NIn>{},
+      std::array<const T*, NIn> src;
+      for (std::size_t j = 0; j < NIn; ++j) src[j] = in[j].template data<T>();
+      run_loop<T>(in[0].size(), src, dst, kt, f, std::make_index_sequence<NIn>{},
                   std::make_index_sequence<NOut>{});
       return out;
     }
@@ -130,12 +141,15 @@ using Arr = std::array<V, 1>;
 
 /// A one-output formula as the driver wants it.
 template <std::size_t NIn, std::size_t NK, class F>
-Array fused1(DType dt, const std::array<Array, NIn>& in, const std::array<double, NK>& k,
-             const F& f) {
-  return fused<1>(dt, in, k, [f](const auto& kk, const auto&... xs) {
-    using V = std::decay_t<decltype(f(kk, xs...))>;
-    return Arr<V>{f(kk, xs...)};
-  })[0];
+Array fused1(DType dt, std::array<Array, NIn> in, const std::array<double, NK>& k, const F& f,
+             int reuse = -1) {
+  return fused<1>(
+      dt, std::move(in), k,
+      [f](const auto& kk, const auto&... xs) {
+        using V = std::decay_t<decltype(f(kk, xs...))>;
+        return Arr<V>{f(kk, xs...)};
+      },
+      std::array<int, 1>{reuse})[0];
 }
 
 }  // namespace
@@ -148,78 +162,93 @@ double bias_correction(double decay, std::int64_t count, DType dtype) {
   return 1.0f - std::pow(d, static_cast<float>(count));
 }
 
-Array scale_leaf(const Array& g, double s) {
-  return fused1(g.dtype(), std::array{g}, std::array{s},
-                [](const auto& k, const auto& x) { return k[0] * x; });
+Array scale_leaf(Array g, double s) {
+  const DType dt = g.dtype();
+  return fused1(
+      dt, std::array{std::move(g)}, std::array{s},
+      [](const auto& k, const auto& x) { return k[0] * x; }, 0);
 }
 
-Array scale_leaf(const Array& g, const Array& s) {
+Array scale_leaf(Array g, const Array& s) {
   if (jute::detail::any_traced(g, s)) return s.astype(g.dtype()) * g;
-  return scale_leaf(g, s.item<double>());
+  return scale_leaf(std::move(g), s.item<double>());
 }
 
-Array divide_leaf(const Array& g, const Array& d) {
+Array divide_leaf(Array g, const Array& d) {
   if (jute::detail::any_traced(g, d)) return g / d.astype(g.dtype());
-  return fused1(g.dtype(), std::array{g}, std::array{d.item<double>()},
-                [](const auto& k, const auto& x) { return x / k[0]; });
+  const DType dt = g.dtype();
+  return fused1(
+      dt, std::array{std::move(g)}, std::array{d.item<double>()},
+      [](const auto& k, const auto& x) { return x / k[0]; }, 0);
 }
 
-Array add_scaled_leaf(const Array& g, const Array& p, double s, double post) {
-  return fused1(compute_dtype(g, p), std::array{g, p}, std::array{s, post},
-                [](const auto& k, const auto& x, const auto& y) { return k[1] * (x + k[0] * y); });
+Array add_scaled_leaf(Array g, Array p, double s, double post) {
+  const DType dt = compute_dtype(g, p);
+  return fused1(
+      dt, std::array{std::move(g), std::move(p)}, std::array{s, post},
+      [](const auto& k, const auto& x, const auto& y) { return k[1] * (x + k[0] * y); }, 0);
 }
 
-Array apply_update_leaf(const Array& p, const Array& u) {
-  const DType dt = promote_types(p.dtype(), u.dtype());
-  if (!is_floating(dt)) return add(p, u).astype(p.dtype());
-  return fused1(dt, std::array{p, u}, std::array<double, 0>{},
-                [](const auto&, const auto& x, const auto& y) { return x + y; })
-      .astype(p.dtype());
+Array apply_update_leaf(Array p, Array u) {
+  const DType p_dtype = p.dtype();
+  const DType dt = promote_types(p_dtype, u.dtype());
+  if (!is_floating(dt)) return add(std::move(p), std::move(u)).astype(p_dtype);
+  return fused1(
+             dt, std::array{std::move(p), std::move(u)}, std::array<double, 0>{},
+             [](const auto&, const auto& x, const auto& y) { return x + y; }, 0)
+      .astype(p_dtype);
 }
 
-Array incremental_leaf(const Array& new_value, const Array& old_value, double step) {
-  return fused1(compute_dtype(new_value, old_value), std::array{new_value, old_value},
-                std::array{step, 1.0 - step},
-                [](const auto& k, const auto& a, const auto& b) { return k[0] * a + k[1] * b; });
+Array incremental_leaf(Array new_value, Array old_value, double step) {
+  const DType dt = compute_dtype(new_value, old_value);
+  return fused1(
+      dt, std::array{std::move(new_value), std::move(old_value)}, std::array{step, 1.0 - step},
+      [](const auto& k, const auto& a, const auto& b) { return k[0] * a + k[1] * b; }, 1);
 }
 
-std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov,
-                                double post) {
+std::array<Array, 2> trace_leaf(Array g, Array trace, double decay, bool nesterov, double post) {
   const DType dt = compute_dtype(g, trace);
   if (nesterov) {
-    return fused<2>(dt, std::array{g, trace}, std::array{decay, post},
-                    [](const auto& k, const auto& x, const auto& t) {
-                      const auto t2 = x + k[0] * t;
-                      return std::array{k[1] * (x + k[0] * t2), t2};
-                    });
+    return fused<2>(
+        dt, std::array{std::move(g), std::move(trace)}, std::array{decay, post},
+        [](const auto& k, const auto& x, const auto& t) {
+          const auto t2 = x + k[0] * t;
+          return std::array{k[1] * (x + k[0] * t2), t2};
+        },
+        std::array{0, 1});
   }
-  return fused<2>(dt, std::array{g, trace}, std::array{decay, post},
-                  [](const auto& k, const auto& x, const auto& t) {
-                    const auto t2 = x + k[0] * t;
-                    return std::array{k[1] * t2, t2};
-                  });
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(trace)}, std::array{decay, post},
+      [](const auto& k, const auto& x, const auto& t) {
+        const auto t2 = x + k[0] * t;
+        return std::array{k[1] * t2, t2};
+      },
+      std::array{0, 1});
 }
 
-std::array<Array, 2> ema_leaf(const Array& g, const Array& ema, double decay,
-                              std::int64_t debias_count) {
+std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t debias_count) {
   const DType dt = compute_dtype(g, ema);
   if (debias_count > 0) {
-    return fused<2>(dt, std::array{g, ema},
-                    std::array{1.0 - decay, decay, bias_correction(decay, debias_count, dt)},
-                    [](const auto& k, const auto& x, const auto& e) {
-                      const auto e2 = k[0] * x + k[1] * e;
-                      return std::array{e2 / k[2], e2};
-                    });
+    return fused<2>(
+        dt, std::array{std::move(g), std::move(ema)},
+        std::array{1.0 - decay, decay, bias_correction(decay, debias_count, dt)},
+        [](const auto& k, const auto& x, const auto& e) {
+          const auto e2 = k[0] * x + k[1] * e;
+          return std::array{e2 / k[2], e2};
+        },
+        std::array{0, 1});
   }
-  return fused<2>(dt, std::array{g, ema}, std::array{1.0 - decay, decay},
-                  [](const auto& k, const auto& x, const auto& e) {
-                    const auto e2 = k[0] * x + k[1] * e;
-                    return std::array{e2, e2};
-                  });
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(ema)}, std::array{1.0 - decay, decay},
+      [](const auto& k, const auto& x, const auto& e) {
+        const auto e2 = k[0] * x + k[1] * e;
+        return std::array{e2, e2};
+      },
+      std::array{0, 1});
 }
 
-std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
-                               const AdamOptions& o, std::int32_t t, double post) {
+std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o, std::int32_t t,
+                               double post) {
   const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
   const double bc1 = bias_correction(o.b1, t, dt);
   const double bc2 = bias_correction(o.b2, t, dt);
@@ -228,116 +257,145 @@ std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
     const double bc1_next = bias_correction(o.b1, static_cast<std::int64_t>(t) + 1, dt);
     const std::array k{1.0 - o.b1, o.b1,       1.0 - o.b2, o.b2,     bc1,
                        bc2,        o.eps_root, o.eps,      bc1_next, post};
-    return fused<3>(dt, std::array{g, mu, nu}, k,
-                    [](const auto& k, const auto& x, const auto& m, const auto& v) {
-                      const auto m2 = k[0] * x + k[1] * m;
-                      const auto v2 = k[2] * (x * x) + k[3] * v;
-                      const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
-                      const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-                      return std::array{k[9] * u, m2, v2};
-                    });
+    return fused<3>(
+        dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
+        [](const auto& k, const auto& x, const auto& m, const auto& v) {
+          const auto m2 = k[0] * x + k[1] * m;
+          const auto v2 = k[2] * (x * x) + k[3] * v;
+          const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
+          const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+          return std::array{k[9] * u, m2, v2};
+        },
+        std::array{0, 1, 2});
   }
   const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps, post};
-  return fused<3>(dt, std::array{g, mu, nu}, k,
-                  [](const auto& k, const auto& x, const auto& m, const auto& v) {
-                    const auto m2 = k[0] * x + k[1] * m;
-                    const auto v2 = k[2] * (x * x) + k[3] * v;
-                    const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-                    return std::array{k[8] * u, m2, v2};
-                  });
+  return fused<3>(
+      dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
+      [](const auto& k, const auto& x, const auto& m, const auto& v) {
+        const auto m2 = k[0] * x + k[1] * m;
+        const auto v2 = k[2] * (x * x) + k[3] * v;
+        const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+        return std::array{k[8] * u, m2, v2};
+      },
+      std::array{0, 1, 2});
 }
 
-std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o, std::int32_t t,
-                              double post) {
+std::array<Array, 2> rms_leaf(Array g, Array nu, const RmsOptions& o, std::int32_t t, double post) {
   const DType dt = compute_dtype(g, nu);
   // Without bias correction the divisor is 1 (exact, so the formula is unchanged).
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
   const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
   if (o.eps_in_sqrt) {
-    return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
-      const auto v2 = k[0] * (x * x) + k[1] * v;
-      return std::array{k[5] * (vrsqrt(v2 / k[2] + k[3]) * x), v2};
-    });
+    return fused<2>(
+        dt, std::array{std::move(g), std::move(nu)}, k,
+        [](const auto& k, const auto& x, const auto& v) {
+          const auto v2 = k[0] * (x * x) + k[1] * v;
+          return std::array{k[5] * (vrsqrt(v2 / k[2] + k[3]) * x), v2};
+        },
+        std::array{0, 1});
   }
-  return fused<2>(dt, std::array{g, nu}, k, [](const auto& k, const auto& x, const auto& v) {
-    const auto v2 = k[0] * (x * x) + k[1] * v;
-    return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2]) + k[3])) * x), v2};
-  });
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(nu)}, k,
+      [](const auto& k, const auto& x, const auto& v) {
+        const auto v2 = k[0] * (x * x) + k[1] * v;
+        return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2]) + k[3])) * x), v2};
+      },
+      std::array{0, 1});
 }
 
-std::array<Array, 3> stddev_leaf(const Array& g, const Array& mu, const Array& nu,
-                                 const RmsOptions& o, std::int32_t t, double post) {
+std::array<Array, 3> stddev_leaf(Array g, Array mu, Array nu, const RmsOptions& o, std::int32_t t,
+                                 double post) {
   const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
   const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
   if (o.eps_in_sqrt) {
     return fused<3>(
-        dt, std::array{g, mu, nu}, k,
+        dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
         [](const auto& k, const auto& x, const auto& m, const auto& v) {
           const auto m2 = k[0] * x + k[1] * m;
           const auto v2 = k[0] * (x * x) + k[1] * v;
           const auto m_hat = m2 / k[2];
           return std::array{k[5] * (vrsqrt(v2 / k[2] - m_hat * m_hat + k[3]) * x), m2, v2};
-        });
+        },
+        std::array{0, 1, 2});
   }
   return fused<3>(
-      dt, std::array{g, mu, nu}, k, [](const auto& k, const auto& x, const auto& m, const auto& v) {
+      dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
+      [](const auto& k, const auto& x, const auto& m, const auto& v) {
         const auto m2 = k[0] * x + k[1] * m;
         const auto v2 = k[0] * (x * x) + k[1] * v;
         const auto m_hat = m2 / k[2];
         return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2] - m_hat * m_hat) + k[3])) * x), m2, v2};
-      });
+      },
+      std::array{0, 1, 2});
 }
 
-std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps,
-                              double post) {
-  return fused<2>(compute_dtype(g, sum_of_squares), std::array{g, sum_of_squares},
-                  std::array{eps, 0.0, post}, [](const auto& k, const auto& x, const auto& s) {
-                    const auto s2 = x * x + s;
-                    const auto inv = vselect(s2 > k[1], vrsqrt(s2 + k[0]), k[1]);
-                    return std::array{k[2] * (inv * x), s2};
-                  });
+std::array<Array, 2> rss_leaf(Array g, Array sum_of_squares, double eps, double post) {
+  const DType dt = compute_dtype(g, sum_of_squares);
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(sum_of_squares)}, std::array{eps, 0.0, post},
+      [](const auto& k, const auto& x, const auto& s) {
+        const auto s2 = x * x + s;
+        const auto inv = vselect(s2 > k[1], vrsqrt(s2 + k[0]), k[1]);
+        return std::array{k[2] * (inv * x), s2};
+      },
+      std::array{0, 1});
 }
 
-std::array<Array, 2> lion_leaf(const Array& g, const Array& mu, const LionOptions& o) {
+std::array<Array, 2> lion_leaf(Array g, Array mu, const LionOptions& o) {
   const DType dt = compute_dtype(g, mu);
   const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, o.smooth_beta, 1.0};
   switch (o.mode) {
     case LionMode::Smooth:
-      return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
-        const auto c = k[0] * x + k[1] * m;
-        return std::array{vtanh(k[4] * c), k[2] * x + k[3] * m};
-      });
+      return fused<2>(
+          dt, std::array{std::move(g), std::move(mu)}, k,
+          [](const auto& k, const auto& x, const auto& m) {
+            const auto c = k[0] * x + k[1] * m;
+            return std::array{vtanh(k[4] * c), k[2] * x + k[3] * m};
+          },
+          std::array{0, 1});
     case LionMode::Refined:
-      return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
-        const auto c = k[0] * x + k[1] * m;
-        return std::array{vselect(vabs(c) < k[5], c, vsign(c)), k[2] * x + k[3] * m};
-      });
+      return fused<2>(
+          dt, std::array{std::move(g), std::move(mu)}, k,
+          [](const auto& k, const auto& x, const auto& m) {
+            const auto c = k[0] * x + k[1] * m;
+            return std::array{vselect(vabs(c) < k[5], c, vsign(c)), k[2] * x + k[3] * m};
+          },
+          std::array{0, 1});
     case LionMode::Hard:
       break;
   }
-  return fused<2>(dt, std::array{g, mu}, k, [](const auto& k, const auto& x, const auto& m) {
-    const auto c = k[0] * x + k[1] * m;
-    return std::array{vsign(c), k[2] * x + k[3] * m};
-  });
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(mu)}, k,
+      [](const auto& k, const auto& x, const auto& m) {
+        const auto c = k[0] * x + k[1] * m;
+        return std::array{vsign(c), k[2] * x + k[3] * m};
+      },
+      std::array{0, 1});
 }
 
-Array clip_leaf(const Array& g, double max_delta) {
-  return fused1(g.dtype(), std::array{g}, std::array{-max_delta, max_delta},
-                [](const auto& k, const auto& x) { return vclip(x, k[0], k[1]); });
+Array clip_leaf(Array g, double max_delta) {
+  const DType dt = g.dtype();
+  return fused1(
+      dt, std::array{std::move(g)}, std::array{-max_delta, max_delta},
+      [](const auto& k, const auto& x) { return vclip(x, k[0], k[1]); }, 0);
 }
 
-Array sign_leaf(const Array& g) {
-  return fused1(g.dtype(), std::array{g}, std::array<double, 0>{},
-                [](const auto&, const auto& x) { return vsign(x); });
+Array sign_leaf(Array g) {
+  const DType dt = g.dtype();
+  return fused1(
+      dt, std::array{std::move(g)}, std::array<double, 0>{},
+      [](const auto&, const auto& x) { return vsign(x); }, 0);
 }
 
-Array clip_by_norm_leaf(const Array& g, const Array& norm, double max_norm) {
+Array clip_by_norm_leaf(Array g, const Array& norm, double max_norm) {
   if (jute::detail::any_traced(g, norm)) {
     return (g / norm.astype(g.dtype())) * Array::scalar(max_norm, g.dtype());
   }
-  return fused1(g.dtype(), std::array{g}, std::array{norm.item<double>(), max_norm},
-                [](const auto& k, const auto& x) { return (x / k[0]) * k[1]; });
+  const DType dt = g.dtype();
+  return fused1(
+      dt, std::array{std::move(g)}, std::array{norm.item<double>(), max_norm},
+      [](const auto& k, const auto& x) { return (x / k[0]) * k[1]; }, 0);
 }
 
 Array trust_ratio_leaf(const Array& u, const Array& p, double min_norm, double trust_coefficient,
@@ -382,23 +440,29 @@ Array sqrt_leaf(const Array& x) {
                 [](const auto&, const auto& v) { return vsqrt(v); });
 }
 
-std::array<Array, 2> factored_v_leaf(const Array& g, const Array& v, double beta,
-                                     double one_minus_beta, double eps) {
-  return fused<2>(compute_dtype(g, v), std::array{g, v}, std::array{beta, one_minus_beta, eps, 1.0},
-                  [](const auto& k, const auto& x, const auto& vv) {
-                    const auto v2 = k[0] * vv + k[1] * (x * x + k[2]);
-                    return std::array{x * (k[3] / vsqrt(v2)), v2};
-                  });
+std::array<Array, 2> factored_v_leaf(Array g, Array v, double beta, double one_minus_beta,
+                                     double eps) {
+  const DType dt = compute_dtype(g, v);
+  return fused<2>(
+      dt, std::array{std::move(g), std::move(v)}, std::array{beta, one_minus_beta, eps, 1.0},
+      [](const auto& k, const auto& x, const auto& vv) {
+        const auto v2 = k[0] * vv + k[1] * (x * x + k[2]);
+        return std::array{x * (k[3] / vsqrt(v2)), v2};
+      },
+      std::array{0, 1});
 }
 
-Array accumulate_leaf(const Array& g, const Array& acc, std::int32_t mini_step, bool mean) {
+Array accumulate_leaf(Array g, Array acc, std::int32_t mini_step, bool mean) {
   const DType dt = compute_dtype(g, acc);
   if (!mean) {
-    return fused1(dt, std::array{g, acc}, std::array<double, 0>{},
-                  [](const auto&, const auto& x, const auto& a) { return x + a; });
+    return fused1(
+        dt, std::array{std::move(g), std::move(acc)}, std::array<double, 0>{},
+        [](const auto&, const auto& x, const auto& a) { return x + a; }, 1);
   }
-  return fused1(dt, std::array{g, acc}, std::array{static_cast<double>(mini_step) + 1.0},
-                [](const auto& k, const auto& x, const auto& a) { return a + (x - a) / k[0]; });
+  return fused1(
+      dt, std::array{std::move(g), std::move(acc)},
+      std::array{static_cast<double>(mini_step) + 1.0},
+      [](const auto& k, const auto& x, const auto& a) { return a + (x - a) / k[0]; }, 1);
 }
 
 Array sum_of_squares(const Array& x) {

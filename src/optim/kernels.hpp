@@ -1,7 +1,10 @@
 // Internal: the per-leaf formulas of the transformations, each one fused pass over the leaf.
 //
 // Every function takes leaves of one shape (callers check shapes and float dtypes with paths),
-// computes in the promotion of its inputs' dtypes, and returns fresh Arrays. When no input is
+// computes in the promotion of its inputs' dtypes, and returns Arrays of that dtype. Leaves are
+// taken by value: a leaf nobody else holds (a moved-in temporary, or the leaf of a state the
+// caller gave up) has its buffer reused for the matching output — the update into the gradient's,
+// each new moment into the old one's — otherwise outputs are fresh. When no input is
 // being differentiated the formula runs as one loop over raw float/double buffers — one pass
 // that reads each input once and writes each output once, instead of ~10 op calls each
 // allocating and filling a temporary. When an input is traced (an optimizer step inside grad)
@@ -29,44 +32,42 @@ DType compute_dtype(const Array& a, const Array& b);
 double bias_correction(double decay, std::int64_t count, DType dtype);
 
 /// `s * g`.
-Array scale_leaf(const Array& g, double s);
+Array scale_leaf(Array g, double s);
 /// `s * g` for a scalar Array `s` (kept as an Array so a traced factor stays differentiable).
-Array scale_leaf(const Array& g, const Array& s);
+Array scale_leaf(Array g, const Array& s);
 /// `g / d` for a scalar Array `d`.
-Array divide_leaf(const Array& g, const Array& d);
+Array divide_leaf(Array g, const Array& d);
 /// `g + s * p` (decoupled weight decay).
-Array add_scaled_leaf(const Array& g, const Array& p, double s, double post = 1.0);
+Array add_scaled_leaf(Array g, Array p, double s, double post = 1.0);
 /// `p + u` in the promoted dtype, cast back to p's dtype.
-Array apply_update_leaf(const Array& p, const Array& u);
+Array apply_update_leaf(Array p, Array u);
 /// `step * new_value + (1 - step) * old_value`.
-Array incremental_leaf(const Array& new_value, const Array& old_value, double step);
+Array incremental_leaf(Array new_value, Array old_value, double step);
 
 /// Momentum: {u, trace}.
-std::array<Array, 2> trace_leaf(const Array& g, const Array& trace, double decay, bool nesterov,
+std::array<Array, 2> trace_leaf(Array g, Array trace, double decay, bool nesterov,
                                 double post = 1.0);
 /// Moving average: {u, ema}; `debias_count` > 0 divides u by 1 - decay^debias_count.
-std::array<Array, 2> ema_leaf(const Array& g, const Array& ema, double decay,
-                              std::int64_t debias_count);
+std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t debias_count);
 /// Adam at count `t` (after incrementing): {u, mu, nu} in the compute dtype.
-std::array<Array, 3> adam_leaf(const Array& g, const Array& mu, const Array& nu,
-                               const AdamOptions& o, std::int32_t t, double post = 1.0);
+std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o, std::int32_t t,
+                               double post = 1.0);
 /// RMSprop: {u, nu}; `t` is used only with bias correction.
-std::array<Array, 2> rms_leaf(const Array& g, const Array& nu, const RmsOptions& o, std::int32_t t,
+std::array<Array, 2> rms_leaf(Array g, Array nu, const RmsOptions& o, std::int32_t t,
                               double post = 1.0);
 /// Centered RMSprop: {u, mu, nu}.
-std::array<Array, 3> stddev_leaf(const Array& g, const Array& mu, const Array& nu,
-                                 const RmsOptions& o, std::int32_t t, double post = 1.0);
+std::array<Array, 3> stddev_leaf(Array g, Array mu, Array nu, const RmsOptions& o, std::int32_t t,
+                                 double post = 1.0);
 /// Adagrad: {u, sum_of_squares}.
-std::array<Array, 2> rss_leaf(const Array& g, const Array& sum_of_squares, double eps,
-                              double post = 1.0);
+std::array<Array, 2> rss_leaf(Array g, Array sum_of_squares, double eps, double post = 1.0);
 /// Lion: {u, mu}.
-std::array<Array, 2> lion_leaf(const Array& g, const Array& mu, const LionOptions& o);
+std::array<Array, 2> lion_leaf(Array g, Array mu, const LionOptions& o);
 /// Element-wise clip to [-max_delta, max_delta].
-Array clip_leaf(const Array& g, double max_delta);
+Array clip_leaf(Array g, double max_delta);
 /// sign(g).
-Array sign_leaf(const Array& g);
+Array sign_leaf(Array g);
 /// `(g / norm) * max_norm` with `norm` a scalar Array.
-Array clip_by_norm_leaf(const Array& g, const Array& norm, double max_norm);
+Array clip_by_norm_leaf(Array g, const Array& norm, double max_norm);
 /// LAMB's trust ratio applied to one leaf: `u * tc ||p|| / (||u|| + eps)` with norms floored at
 /// `min_norm` and a ratio of 1 where either norm is 0.
 Array trust_ratio_leaf(const Array& u, const Array& p, double min_norm, double trust_coefficient,
@@ -79,10 +80,10 @@ Array block_rms_clip_leaf(const Array& u, double threshold);
 Array sqrt_leaf(const Array& x);
 /// Adafactor's unfactored second moment: {u, v} with `v = beta v + one_minus_beta (g² + eps)`,
 /// `u = g / sqrt(v)` (beta and 1-beta float32 values, as Optax forms them).
-std::array<Array, 2> factored_v_leaf(const Array& g, const Array& v, double beta,
-                                     double one_minus_beta, double eps);
+std::array<Array, 2> factored_v_leaf(Array g, Array v, double beta, double one_minus_beta,
+                                     double eps);
 /// MultiSteps' accumulator: `acc + (g - acc) / (mini_step + 1)` (mean) or `g + acc`.
-Array accumulate_leaf(const Array& g, const Array& acc, std::int32_t mini_step, bool mean);
+Array accumulate_leaf(Array g, Array acc, std::int32_t mini_step, bool mean);
 
 /// sum(x²) as a scalar of x's dtype (accumulated in double when not traced).
 Array sum_of_squares(const Array& x);

@@ -81,6 +81,8 @@ LeafTable leaf_table(const char* op, const std::vector<Named>& in, bool require_
   LeafTable table;
   table.columns.reserve(in.size());
   for (const auto& n : in) table.columns.push_back(leaves(*n.tree));
+  for (std::size_t j = 1; j < in.size(); ++j)
+    if (in[j].release != nullptr) *in[j].release = Tree();
   for (std::size_t i = 0; i < table.size(); ++i) {
     const Array& first = table.columns[0][i];
     for (std::size_t j = 0; j < in.size(); ++j) {

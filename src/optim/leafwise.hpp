@@ -43,31 +43,36 @@ void check_structure(const char* op, const Tree& reference, const char* referenc
 /// The '/'-joined path of the i-th leaf of `t` (for messages).
 std::string leaf_path(const Tree& t, std::size_t i);
 
-/// A Tree and how messages call it ("updates", "state's mu", ...).
+/// A Tree and how messages call it ("updates", "state's mu", ...). When `release` is set (it
+/// points to the caller's own copy of the Tree, which it no longer needs), the Tree is emptied
+/// once its leaves are taken, so a leaf nobody else holds can be overwritten in place.
 struct Named {
   const Tree* tree;
   const char* name;
+  Tree* release = nullptr;
 };
 
 /// The leaves of `in[0]` and of every other input of the same structure, checked leaf by leaf:
-/// same shapes (ShapeError naming the path) and float dtypes (DtypeError naming the path).
+/// same shapes (ShapeError naming the path) and float dtypes (DtypeError naming the path). The
+/// inputs marked `release` are emptied afterwards (never in[0], whose structure the outputs take).
 struct LeafTable {
   std::vector<std::vector<Array>> columns;  // columns[j][i]: leaf i of input j
   std::size_t size() const { return columns.empty() ? 0 : columns[0].size(); }
 };
 LeafTable leaf_table(const char* op, const std::vector<Named>& in, bool require_float = true);
 
-/// Calls `f(std::array<Array, NIn>)` -> std::array<Array, NOut> for every leaf position and
-/// assembles NOut Trees with the structure of `in[0]`.
+/// Calls `f(std::array<Array, NIn>&)` -> std::array<Array, NOut> for every leaf position (the
+/// Arrays are the table's: `f` may move them on) and assembles NOut Trees with the structure of
+/// `in[0]`.
 template <std::size_t NOut, std::size_t NIn, class F>
 std::array<Tree, NOut> map_leaves(const char* op, const std::array<Named, NIn>& in, F&& f,
                                   bool require_float = true) {
-  const LeafTable table = leaf_table(op, std::vector<Named>(in.begin(), in.end()), require_float);
+  LeafTable table = leaf_table(op, std::vector<Named>(in.begin(), in.end()), require_float);
   std::array<std::vector<Array>, NOut> outs;
   for (auto& o : outs) o.reserve(table.size());
   for (std::size_t i = 0; i < table.size(); ++i) {
     std::array<Array, NIn> args;
-    for (std::size_t j = 0; j < NIn; ++j) args[j] = table.columns[j][i];
+    for (std::size_t j = 0; j < NIn; ++j) args[j] = std::move(table.columns[j][i]);
     std::array<Array, NOut> r = f(args);
     for (std::size_t k = 0; k < NOut; ++k) outs[k].push_back(std::move(r[k]));
   }
@@ -81,7 +86,7 @@ template <std::size_t NIn, class F>
 Tree map_leaves1(const char* op, const std::array<Named, NIn>& in, F&& f,
                  bool require_float = true) {
   return map_leaves<1, NIn>(
-      op, in, [&](const std::array<Array, NIn>& a) { return std::array<Array, 1>{f(a)}; },
+      op, in, [&](std::array<Array, NIn>& a) { return std::array<Array, 1>{f(a)}; },
       require_float)[0];
 }
 

@@ -74,14 +74,25 @@ Variables TrainState::variables() const {
   return Variables(collections_.set(Path{"params"}, params_));
 }
 
-TrainState TrainState::apply_gradients(const Tree& grads) const {
-  Update r = tx_.update(grads, opt_state_, params_);
-  const std::int32_t step = static_cast<std::int32_t>(step_.item<std::int64_t>());
-  return TrainState(detail::int32_scalar(detail::safe_increment(step)),
-                    apply_updates(params_, r.updates), std::move(r.state), tx_, collections_);
+TrainState TrainState::apply_gradients(const Tree& grads) && {
+  // Checked before anything is moved out, so a failed call leaves the state whole.
+  detail::check_structure("optim.update", params_, "params", grads, "updates");
+  Update r = tx_.update(grads, std::move(opt_state_), params_);
+  const auto step = static_cast<std::int32_t>(step_.item<std::int64_t>());
+  Tree params = apply_updates(std::move(params_), r.updates);
+  return TrainState(detail::int32_scalar(detail::safe_increment(step)), std::move(params),
+                    std::move(r.state), std::move(tx_), std::move(collections_));
 }
 
-TrainState TrainState::apply_gradients(const Tree& grads, const Tree& updated_collections) const {
+TrainState TrainState::apply_gradients(const Tree& grads) const& {
+  return TrainState(*this).apply_gradients(grads);
+}
+
+TrainState TrainState::apply_gradients(const Tree& grads, const Tree& updated_collections) && {
+  return std::move(*this).apply_gradients(grads).with_collections(updated_collections);
+}
+
+TrainState TrainState::apply_gradients(const Tree& grads, const Tree& updated_collections) const& {
   return apply_gradients(grads).with_collections(updated_collections);
 }
 

@@ -27,25 +27,24 @@ Tree empty_init(const Tree&) { return Tree(); }
 
 /// A stateless transformation applying `f(g)` to every leaf of the updates.
 GradientTransformation leafwise_stateless(const char* op, std::function<Array(const Array&)> f) {
-  return {empty_init, [op, f = std::move(f)](const Tree& updates, const Tree& state,
-                                             const std::optional<Tree>&) {
-            return Update{
-                detail::map_leaves1<1>(op, {Named{&updates, "updates"}},
-                                       [&](const std::array<Array, 1>& a) { return f(a[0]); }),
-                state};
+  return {empty_init,
+          [op, f = std::move(f)](const Tree& updates, Tree state, const std::optional<Tree>&) {
+            return Update{detail::map_leaves1<1>(op, {Named{&updates, "updates"}},
+                                                 [&](std::array<Array, 1>& a) { return f(a[0]); }),
+                          std::move(state)};
           }};
 }
 
 /// A stateless transformation applying `f(g, p)` to every leaf of the updates and params.
 GradientTransformation leafwise_with_params(const char* op,
                                             std::function<Array(const Array&, const Array&)> f) {
-  return {empty_init, [op, f = std::move(f)](const Tree& updates, const Tree& state,
+  return {empty_init, [op, f = std::move(f)](const Tree& updates, Tree state,
                                              const std::optional<Tree>& params) {
             const Tree& p = detail::require_params(op, params);
-            return Update{detail::map_leaves1<2>(
-                              op, {Named{&updates, "updates"}, Named{&p, "params"}},
-                              [&](const std::array<Array, 2>& a) { return f(a[0], a[1]); }),
-                          state};
+            return Update{
+                detail::map_leaves1<2>(op, {Named{&updates, "updates"}, Named{&p, "params"}},
+                                       [&](std::array<Array, 2>& a) { return f(a[0], a[1]); }),
+                std::move(state)};
           }};
 }
 
@@ -56,12 +55,13 @@ GradientTransformation leafwise_with_params(const char* op,
 GradientTransformation scale(double step_size) {
   return detail::scaling(
       empty_init,
-      [step_size](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+      [step_size](const Tree& updates, Tree state, const std::optional<Tree>&) {
         return Update{detail::map_leaves1<1>("optim.scale", {Named{&updates, "updates"}},
-                                             [&](const std::array<Array, 1>& a) {
-                                               return detail::scale_leaf(a[0], step_size);
+                                             [&](std::array<Array, 1>& a) {
+                                               return detail::scale_leaf(std::move(a[0]),
+                                                                         step_size);
                                              }),
-                      state};
+                      std::move(state)};
       },
       [step_size](const Tree&) { return step_size; }, [](const Tree& state) { return state; });
 }
@@ -79,11 +79,12 @@ GradientTransformation scale_by_schedule(Schedule step_size_fn) {
       [](const Tree&) {
         return Tree{{"count", int32_scalar(0)}};
       },
-      [op, factor, next_state](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+      [op, factor, next_state](const Tree& updates, Tree state, const std::optional<Tree>&) {
         const double step_size = factor(state);
-        Tree u = detail::map_leaves1<1>(
-            op, {Named{&updates, "updates"}},
-            [&](const std::array<Array, 1>& a) { return detail::scale_leaf(a[0], step_size); });
+        Tree u =
+            detail::map_leaves1<1>(op, {Named{&updates, "updates"}}, [&](std::array<Array, 1>& a) {
+              return detail::scale_leaf(std::move(a[0]), step_size);
+            });
         return Update{std::move(u), next_state(state)};
       },
       factor, next_state);
@@ -105,19 +106,24 @@ GradientTransformation scale_by_adam(const AdamOptions& o) {
                     {"mu", detail::zeros_like_tree(params, o.mu_dtype)},
                     {"nu", detail::zeros_like_tree(params)}};
       },
-      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+      [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_adam";
         const std::int32_t t = safe_increment(read_count(op, state));
-        const Tree& mu = detail::state_tree(op, state, "mu");
-        const Tree& nu = detail::state_tree(op, state, "nu");
-        auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
-            op, {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
-            [&](const std::array<Array, 3>& a) {
-              auto r = detail::adam_leaf(a[0], a[1], a[2], o, t, post);
-              if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
-              r[2] = r[2].astype(a[2].dtype());
-              return r;
-            });
+        Tree mu = detail::state_tree(op, state, "mu");
+        Tree nu = detail::state_tree(op, state, "nu");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [u, mu2, nu2] =
+            detail::map_leaves<3, 3>(op,
+                                     {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu},
+                                      Named{&nu, "state's nu", &nu}},
+                                     [&](std::array<Array, 3>& a) {
+                                       const DType nu_dtype = a[2].dtype();
+                                       auto r = detail::adam_leaf(std::move(a[0]), std::move(a[1]),
+                                                                  std::move(a[2]), o, t, post);
+                                       if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
+                                       r[2] = r[2].astype(nu_dtype);
+                                       return r;
+                                     });
         return Update{
             std::move(u),
             Tree{{"count", int32_scalar(t)}, {"mu", std::move(mu2)}, {"nu", std::move(nu2)}}};
@@ -131,15 +137,16 @@ GradientTransformation scale_by_rms(const RmsOptions& o) {
         if (o.bias_correction) return Tree{{"count", int32_scalar(0)}, {"nu", std::move(nu)}};
         return Tree{{"nu", std::move(nu)}};
       },
-      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+      [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_rms";
         const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-        const Tree& nu = detail::state_tree(op, state, "nu");
-        auto [u, nu2] =
-            detail::map_leaves<2, 2>(op, {Named{&updates, "updates"}, Named{&nu, "state's nu"}},
-                                     [&](const std::array<Array, 2>& a) {
-                                       return detail::rms_leaf(a[0], a[1], o, t, post);
-                                     });
+        Tree nu = detail::state_tree(op, state, "nu");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [u, nu2] = detail::map_leaves<2, 2>(
+            op, {Named{&updates, "updates"}, Named{&nu, "state's nu", &nu}},
+            [&](std::array<Array, 2>& a) {
+              return detail::rms_leaf(std::move(a[0]), std::move(a[1]), o, t, post);
+            });
         if (o.bias_correction)
           return Update{std::move(u), Tree{{"count", int32_scalar(t)}, {"nu", std::move(nu2)}}};
         return Update{std::move(u), Tree{{"nu", std::move(nu2)}}};
@@ -155,16 +162,20 @@ GradientTransformation scale_by_stddev(const RmsOptions& o) {
           return Tree{{"count", int32_scalar(0)}, {"mu", std::move(mu)}, {"nu", std::move(nu)}};
         return Tree{{"mu", std::move(mu)}, {"nu", std::move(nu)}};
       },
-      [o](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+      [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_stddev";
         const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-        const Tree& mu = detail::state_tree(op, state, "mu");
-        const Tree& nu = detail::state_tree(op, state, "nu");
-        auto [u, mu2, nu2] = detail::map_leaves<3, 3>(
-            op, {Named{&updates, "updates"}, Named{&mu, "state's mu"}, Named{&nu, "state's nu"}},
-            [&](const std::array<Array, 3>& a) {
-              return detail::stddev_leaf(a[0], a[1], a[2], o, t, post);
-            });
+        Tree mu = detail::state_tree(op, state, "mu");
+        Tree nu = detail::state_tree(op, state, "nu");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [u, mu2, nu2] =
+            detail::map_leaves<3, 3>(op,
+                                     {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu},
+                                      Named{&nu, "state's nu", &nu}},
+                                     [&](std::array<Array, 3>& a) {
+                                       return detail::stddev_leaf(std::move(a[0]), std::move(a[1]),
+                                                                  std::move(a[2]), o, t, post);
+                                     });
         Tree s{{"mu", std::move(mu2)}, {"nu", std::move(nu2)}};
         if (o.bias_correction) s = s.set(Path{"count"}, int32_scalar(t));
         return Update{std::move(u), std::move(s)};
@@ -176,12 +187,15 @@ GradientTransformation scale_by_rss(double initial_accumulator_value, double eps
       [initial_accumulator_value](const Tree& params) {
         return Tree{{"sum_of_squares", detail::full_like_tree(params, initial_accumulator_value)}};
       },
-      [eps](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+      [eps](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_rss";
-        const Tree& s = detail::state_tree(op, state, "sum_of_squares");
+        Tree s = detail::state_tree(op, state, "sum_of_squares");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
         auto [u, s2] = detail::map_leaves<2, 2>(
-            op, {Named{&updates, "updates"}, Named{&s, "state's sum_of_squares"}},
-            [&](const std::array<Array, 2>& a) { return detail::rss_leaf(a[0], a[1], eps, post); });
+            op, {Named{&updates, "updates"}, Named{&s, "state's sum_of_squares", &s}},
+            [&](std::array<Array, 2>& a) {
+              return detail::rss_leaf(std::move(a[0]), std::move(a[1]), eps, post);
+            });
         return Update{std::move(u), Tree{{"sum_of_squares", std::move(s2)}}};
       });
 }
@@ -191,17 +205,18 @@ GradientTransformation scale_by_lion(const LionOptions& o) {
             return Tree{{"count", int32_scalar(0)},
                         {"mu", detail::zeros_like_tree(params, o.mu_dtype)}};
           },
-          [o](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+          [o](const Tree& updates, Tree state, const std::optional<Tree>&) {
             const char* op = "optim.scale_by_lion";
             const std::int32_t t = safe_increment(read_count(op, state));
-            const Tree& mu = detail::state_tree(op, state, "mu");
-            auto [u, mu2] =
-                detail::map_leaves<2, 2>(op, {Named{&updates, "updates"}, Named{&mu, "state's mu"}},
-                                         [&](const std::array<Array, 2>& a) {
-                                           auto r = detail::lion_leaf(a[0], a[1], o);
-                                           if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
-                                           return r;
-                                         });
+            Tree mu = detail::state_tree(op, state, "mu");
+            state = Tree();  // the sub-Trees now hold the only references the caller gave up
+            auto [u, mu2] = detail::map_leaves<2, 2>(
+                op, {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu}},
+                [&](std::array<Array, 2>& a) {
+                  auto r = detail::lion_leaf(std::move(a[0]), std::move(a[1]), o);
+                  if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
+                  return r;
+                });
             return Update{std::move(u), Tree{{"count", int32_scalar(t)}, {"mu", std::move(mu2)}}};
           }};
 }
@@ -277,13 +292,14 @@ GradientTransformation scale_by_factored_rms(const FactoredRmsOptions& o) {
                     {"v_col", std::move(v_col)},
                     {"v", std::move(v)}};
       },
-      [o](const Tree& updates, const Tree& state, const std::optional<Tree>& params) {
+      [o](const Tree& updates, Tree state, const std::optional<Tree>& params) {
         const char* op = "optim.scale_by_factored_rms";
         const Tree& p = detail::require_params(op, params);
         const std::int32_t count = read_count(op, state);
-        const Tree& v_row = detail::state_tree(op, state, "v_row");
-        const Tree& v_col = detail::state_tree(op, state, "v_col");
-        const Tree& v = detail::state_tree(op, state, "v");
+        Tree v_row = detail::state_tree(op, state, "v_row");
+        Tree v_col = detail::state_tree(op, state, "v_col");
+        Tree v = detail::state_tree(op, state, "v");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
         const auto table =
             detail::leaf_table(op, {Named{&updates, "updates"}, Named{&p, "params"}});
         detail::check_structure(op, updates, "updates", v_row, "state's v_row");
@@ -349,13 +365,14 @@ GradientTransformation trace(double decay, bool nesterov, std::optional<DType> a
       [accumulator_dtype](const Tree& params) {
         return Tree{{"trace", detail::zeros_like_tree(params, accumulator_dtype)}};
       },
-      [=](const Tree& updates, const Tree& state, const std::optional<Tree>&, double post) {
+      [=](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.trace";
-        const Tree& tr = detail::state_tree(op, state, "trace");
+        Tree tr = detail::state_tree(op, state, "trace");
+        state = Tree();  // the sub-Trees now hold the only references the caller gave up
         auto [u, t2] = detail::map_leaves<2, 2>(
-            op, {Named{&updates, "updates"}, Named{&tr, "state's trace"}},
-            [&](const std::array<Array, 2>& a) {
-              auto r = detail::trace_leaf(a[0], a[1], decay, nesterov, post);
+            op, {Named{&updates, "updates"}, Named{&tr, "state's trace", &tr}},
+            [&](std::array<Array, 2>& a) {
+              auto r = detail::trace_leaf(std::move(a[0]), std::move(a[1]), decay, nesterov, post);
               if (accumulator_dtype) r[1] = r[1].astype(*accumulator_dtype);
               return r;
             });
@@ -368,14 +385,16 @@ GradientTransformation ema(double decay, bool debias, std::optional<DType> accum
             return Tree{{"count", int32_scalar(0)},
                         {"ema", detail::zeros_like_tree(params, accumulator_dtype)}};
           },
-          [=](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
+          [=](const Tree& updates, Tree state, const std::optional<Tree>&) {
             const char* op = "optim.ema";
             const std::int32_t t = safe_increment(read_count(op, state));
-            const Tree& e = detail::state_tree(op, state, "ema");
+            Tree e = detail::state_tree(op, state, "ema");
+            state = Tree();  // the sub-Trees now hold the only references the caller gave up
             auto [u, e2] = detail::map_leaves<2, 2>(
-                op, {Named{&updates, "updates"}, Named{&e, "state's ema"}},
-                [&](const std::array<Array, 2>& a) {
-                  auto r = detail::ema_leaf(a[0], a[1], decay, debias ? t : 0);
+                op, {Named{&updates, "updates"}, Named{&e, "state's ema", &e}},
+                [&](std::array<Array, 2>& a) {
+                  auto r =
+                      detail::ema_leaf(std::move(a[0]), std::move(a[1]), decay, debias ? t : 0);
                   if (accumulator_dtype) r[1] = r[1].astype(*accumulator_dtype);
                   return r;
                 });
@@ -391,14 +410,14 @@ GradientTransformation add_decayed_weights(ScalarOrSchedule weight_decay,
       [weight_decay](const Tree&) {
         return weight_decay.is_schedule() ? Tree{{"count", int32_scalar(0)}} : Tree();
       },
-      [weight_decay](const Tree& updates, const Tree& state, const std::optional<Tree>& params,
+      [weight_decay](const Tree& updates, Tree state, const std::optional<Tree>& params,
                      double post) {
         const char* op = "optim.add_decayed_weights";
         const Tree& p = detail::require_params(op, params);
         double s = 0.0;
-        Tree new_state = state;
+        Tree new_state = std::move(state);
         if (weight_decay.is_schedule()) {
-          const std::int32_t count = read_count(op, state);
+          const std::int32_t count = read_count(op, new_state);
           s = weight_decay(count);
           new_state = Tree{{"count", int32_scalar(safe_increment(count))}};
         } else {
@@ -408,15 +427,15 @@ GradientTransformation add_decayed_weights(ScalarOrSchedule weight_decay,
           // A constant 0 passes the updates through (then only a fused factor applies).
           if (post == 1.0) return Update{updates, new_state};
           return Update{detail::map_leaves1<1>(op, {Named{&updates, "updates"}},
-                                               [&](const std::array<Array, 1>& a) {
-                                                 return detail::scale_leaf(a[0], post);
+                                               [&](std::array<Array, 1>& a) {
+                                                 return detail::scale_leaf(std::move(a[0]), post);
                                                }),
                         new_state};
         }
-        Tree u = detail::map_leaves1<2>(op, {Named{&updates, "updates"}, Named{&p, "params"}},
-                                        [&](const std::array<Array, 2>& a) {
-                                          return detail::add_scaled_leaf(a[0], a[1], s, post);
-                                        });
+        Tree u = detail::map_leaves1<2>(
+            op, {Named{&updates, "updates"}, Named{&p, "params"}}, [&](std::array<Array, 2>& a) {
+              return detail::add_scaled_leaf(std::move(a[0]), std::move(a[1]), s, post);
+            });
         return Update{std::move(u), std::move(new_state)};
       });
   if (mask) return masked(std::move(tx), std::move(*mask));
@@ -433,19 +452,19 @@ Array global_norm(const Tree& tree) {
 }
 
 GradientTransformation clip_by_global_norm(double max_norm) {
-  return {
-      empty_init, [max_norm](const Tree& updates, const Tree& state, const std::optional<Tree>&) {
-        const Array norm = global_norm(updates);
-        // trigger = norm < max_norm, compared in the norm's dtype; a NaN norm rescales.
-        if (norm.item<double>() < detail::round_to(max_norm, norm.dtype())) {
-          return Update{updates, state};
-        }
-        Tree u = detail::map_leaves1<1>("optim.clip_by_global_norm", {Named{&updates, "updates"}},
-                                        [&](const std::array<Array, 1>& a) {
-                                          return detail::clip_by_norm_leaf(a[0], norm, max_norm);
-                                        });
-        return Update{std::move(u), state};
-      }};
+  return {empty_init, [max_norm](const Tree& updates, Tree state, const std::optional<Tree>&) {
+            const Array norm = global_norm(updates);
+            // trigger = norm < max_norm, compared in the norm's dtype; a NaN norm rescales.
+            if (norm.item<double>() < detail::round_to(max_norm, norm.dtype())) {
+              return Update{updates, std::move(state)};
+            }
+            Tree u = detail::map_leaves1<1>(
+                "optim.clip_by_global_norm", {Named{&updates, "updates"}},
+                [&](std::array<Array, 1>& a) {
+                  return detail::clip_by_norm_leaf(std::move(a[0]), norm, max_norm);
+                });
+            return Update{std::move(u), std::move(state)};
+          }};
 }
 
 GradientTransformation clip_by_block_rms(double threshold) {

@@ -4,6 +4,7 @@
 #include <rapidcheck.h>
 
 #include "jute/ops.hpp"
+#include "jute/optim/alias.hpp"
 #include "jute/optim/base.hpp"
 #include "optim/optim_test_util.hpp"
 
@@ -96,6 +97,54 @@ TEST_SUITE("optim") {
       Tree z{{"w", zeros({static_cast<std::int64_t>(v.size())})}};
       RC_ASSERT(apply_updates(p, z) == p);
     }));
+  }
+
+}  // TEST_SUITE
+
+TEST_SUITE("optim") {
+  TEST_CASE("optim.update: a state given up with std::move is updated in its own buffers") {
+    auto tx = adam(0.1);
+    Tree p{{"a", f32({1, 2, 3})}, {"b", Tree{{"c", f32({-1})}}}};
+    Tree g{{"a", f32({0.5f, -1, 2})}, {"b", Tree{{"c", f32({3})}}}};
+    Tree kept = tx.update(g, tx.init(p), p).state;  // nonzero moments
+    const Tree kept_copy = kept;                    // to check nothing changes it
+    const Tree snapshot = deep_copy(kept);
+    // Kept: fresh buffers, the old state unchanged.
+    auto [u1, s1] = tx.update(g, kept, p);
+    CHECK(s1.get("0/mu/a").raw_data() != kept.get("0/mu/a").raw_data());
+    CHECK(kept == snapshot);
+    // Given up (the only holder): the same values, in the old buffers.
+    Tree owned = tx.update(g, tx.init(p), p).state;
+    const void* mu_a = owned.get("0/mu/a").raw_data();
+    const void* nu_c = owned.get("0/nu/b/c").raw_data();
+    auto [u2, s2] = tx.update(g, std::move(owned), p);
+    CHECK(s2.get("0/mu/a").raw_data() == mu_a);
+    CHECK(s2.get("0/nu/b/c").raw_data() == nu_c);
+    CHECK(s2 == s1);
+    CHECK(u2 == u1);
+    // A state still held elsewhere is not reused even when moved.
+    Tree shared = kept_copy;
+    auto [u3, s3] = tx.update(g, std::move(shared), p);
+    CHECK(s3.get("0/mu/a").raw_data() != kept_copy.get("0/mu/a").raw_data());
+    CHECK(kept_copy == snapshot);
+    CHECK(s3 == s1);
+  }
+
+  TEST_CASE("optim.apply_updates: params given up with std::move are updated in place") {
+    Tree p{{"w", f32({1, 2, 3})}};
+    Tree u{{"w", f32({0.5f, 0.5f, 0.5f})}};
+    Tree kept = p;
+    Tree fresh = apply_updates(kept, u);
+    CHECK(fresh.get("w").raw_data() != kept.get("w").raw_data());
+    CHECK(array_equal(kept.get("w"), f32({1, 2, 3})));
+    Tree owned{{"w", f32({1, 2, 3})}};
+    const void* buf = owned.get("w").raw_data();
+    Tree moved = apply_updates(std::move(owned), u);
+    CHECK(moved.get("w").raw_data() == buf);
+    CHECK(moved == fresh);
+    // A float64 update on float32 params: the sum is formed in float64, so no reuse, same result.
+    Tree p32{{"w", f32({1})}};
+    CHECK(apply_updates(std::move(p32), Tree{{"w", f64({0.25})}}).get("w").item<float>() == 1.25f);
   }
 
 }  // TEST_SUITE

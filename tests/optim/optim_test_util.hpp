@@ -25,6 +25,12 @@ inline Array f64(std::vector<double> v) {
 inline Tree zeros_like_tree(const Tree& t) {
   return tree_map([](const Array& a) { return zeros_like(a); }, t);
 }
+/// A copy of `t` whose leaves have buffers of their own.
+inline Tree deep_copy(const Tree& t) {
+  return tree_map(
+      [](const Array& a) { return Array::from_raw(a.raw_data(), a.dtype(), a.shape(), a.dtype()); },
+      t);
+}
 /// The elements as doubles.
 inline std::vector<double> values(const Array& a) { return a.to_vector<double>(); }
 

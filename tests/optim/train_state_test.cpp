@@ -120,6 +120,14 @@ TEST_SUITE("optim") {
     CHECK(state.params().get("w").at<float>({0}) == doctest::Approx(2.0).epsilon(1e-2));
     CHECK(state.collections().get("batch_stats/mean").at<float>({0}) ==
           doctest::Approx(0.6).epsilon(1e-3));
+    // An rvalue step (buffers reused) equals the copying one.
+    TrainState copy = TrainState::from_tree(deep_copy(state.to_tree()), adam(0.1));
+    Tree g{{"w", f32({0.1f, -0.2f})}, {"b", Array::scalar(0.3, float32)}};
+    const void* w_buf = copy.params().get("w").raw_data();
+    TrainState via_copy = state.apply_gradients(g);
+    TrainState via_move = std::move(copy).apply_gradients(g);
+    CHECK(via_move.to_tree() == via_copy.to_tree());
+    CHECK(via_move.params().get("w").raw_data() == w_buf);
     // Pure: the same state and batch give the same bits, and the inputs are untouched.
     TrainState again = TrainState::from_tree(start, adam(0.1));
     auto a = train_step(again, batch);

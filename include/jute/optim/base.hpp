@@ -37,8 +37,8 @@ struct Update {
 class GradientTransformation {
  public:
   using InitFn = std::function<Tree(const Tree& params)>;
-  using UpdateFn = std::function<Update(const Tree& updates, const Tree& state,
-                                        const std::optional<Tree>& params)>;
+  using UpdateFn =
+      std::function<Update(const Tree& updates, Tree state, const std::optional<Tree>& params)>;
 
   /// A transformation from its two functions (ValueError if either is empty).
   GradientTransformation(InitFn init, UpdateFn update);
@@ -48,8 +48,10 @@ class GradientTransformation {
   /// Transforms `updates` (usually gradients) given the current state, and returns the new
   /// updates and the new state. `params` is needed by some transformations (weight decay, trust
   /// ratios); when given, the updates must have its structure, otherwise ValueError names the
-  /// first differing path.
-  Update update(const Tree& updates, const Tree& state,
+  /// first differing path. Pass the state with std::move when you no longer need it: the new
+  /// moments are then written into the old ones' buffers where nothing else holds them (same
+  /// results, no fresh memory); a state you keep is never modified.
+  Update update(const Tree& updates, Tree state,
                 const std::optional<Tree>& params = std::nullopt) const;
 
   const InitFn& init_fn() const { return init_; }
@@ -77,8 +79,10 @@ GradientTransformation stateless(
 
 /// `params + updates` leaf by leaf, each result cast back to its parameter's dtype (the sum is
 /// formed in the promoted dtype first, as Optax). ValueError naming the first differing path when
-/// the structures differ, ShapeError naming the path when shapes differ.
-Tree apply_updates(const Tree& params, const Tree& updates);
+/// the structures differ, ShapeError naming the path when shapes differ. Passing the params with
+/// std::move lets a leaf nobody else holds be updated in its own buffer:
+/// `params = apply_updates(std::move(params), updates);`.
+Tree apply_updates(Tree params, const Tree& updates);
 
 /// `step_size * new_tensors + (1 - step_size) * old_tensors` (Polyak averaging of targets).
 Tree incremental_update(const Tree& new_tensors, const Tree& old_tensors, double step_size);

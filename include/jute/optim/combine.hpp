@@ -150,7 +150,7 @@ class MultiSteps {
              ShouldSkipUpdateFn should_skip_update_fn = nullptr, DType accumulator_dtype = float32);
 
   Tree init(const Tree& params) const;
-  Update update(const Tree& updates, const Tree& state,
+  Update update(const Tree& updates, Tree state,
                 const std::optional<Tree>& params = std::nullopt) const;
   /// True when the last update applied the inner optimizer (mini_step == 0 and gradient_step > 0).
   bool has_updated(const Tree& state) const;

@@ -38,10 +38,14 @@ class TrainState {
 
   /// One optimizer step: `tx.update(grads, opt_state, params)`, apply_updates, step + 1. The
   /// gradients must have the params' structure (ValueError naming the first differing path).
-  TrainState apply_gradients(const Tree& grads) const;
+  /// On an rvalue (`std::move(state).apply_gradients(grads)`) the new params and optimizer state
+  /// are written into the old ones' buffers wherever nothing else holds them.
+  TrainState apply_gradients(const Tree& grads) const&;
+  TrainState apply_gradients(const Tree& grads) &&;
   /// The same, also replacing the collections present in `updated_collections` (e.g. the
   /// `updated` Tree nn::apply returns with {"batch_stats": ...}); ValueError if it holds "params".
-  TrainState apply_gradients(const Tree& grads, const Tree& updated_collections) const;
+  TrainState apply_gradients(const Tree& grads, const Tree& updated_collections) const&;
+  TrainState apply_gradients(const Tree& grads, const Tree& updated_collections) &&;
   /// A copy with other params (and the same optimizer state).
   TrainState with_params(Tree params) const;
   /// A copy with the given collections replaced or added.
