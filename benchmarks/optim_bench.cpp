@@ -1,5 +1,5 @@
 // The optimizer's speed target (issue 8): an Adam update on 1M float32 parameters against the
-// loop a C++ programmer would write by hand. Target: ratio <= 1.5.
+// loop a C++ programmer would write by hand. Target: the update's ratio <= 1.5.
 //   adam_update_1x1m      optim::adam(lr).update(grads, state) on one leaf of 1,048,576 floats,
 //                         against one loop writing the update and the new moments
 //   adam_update_100x10k   the same on 100 leaves of 10,000 floats (per-leaf overhead: Tree walks,
