@@ -200,8 +200,8 @@ GradientTransformation masked(GradientTransformation inner, Mask mask) {
         const Tree masked_updates = mask_tree(m, updates, "updates");
         std::optional<Tree> masked_params;
         if (params) masked_params = mask_tree(m, *params, "params");
-        Tree inner_state = detail::state_tree("optim.masked", state, "inner_state");
-        state = Tree();
+        auto [inner_state] =
+            detail::take_subtrees<1>("optim.masked", std::move(state), {"inner_state"});
         Update r = inner.update_fn()(masked_updates, std::move(inner_state), masked_params);
         std::vector<std::string> path;
         Tree merged = select_by_mask(m, r.updates, &updates, path, "inner updates");
@@ -319,8 +319,7 @@ GradientTransformation apply_if_finite(GradientTransformation inner,
                 finite ? 0 : safe_increment(read_count(op, state, "notfinite_count"));
             std::int32_t total = read_count(op, state, "total_notfinite");
             if (!finite) total = safe_increment(total);
-            Tree inner_state = detail::state_tree(op, state, "inner_state");
-            state = Tree();
+            auto [inner_state] = detail::take_subtrees<1>(op, std::move(state), {"inner_state"});
             Update r = (finite || notfinite > max_consecutive_errors)
                            ? inner.update_fn()(updates, std::move(inner_state), params)
                            : Update{detail::zeros_like_tree(updates), std::move(inner_state)};
@@ -405,9 +404,8 @@ Update MultiSteps::update(const Tree& updates, Tree state,
       return Update{detail::zeros_like_tree(updates), state.set(Path{"skip_state"}, skip_state)};
     }
   }
-  Tree acc = detail::state_tree(op, state, "acc_grads");
-  Tree inner_state = detail::state_tree(op, state, "inner_opt_state");
-  state = Tree();  // the accumulator and the inner state may now be updated in place
+  auto [acc, inner_state] =
+      detail::take_subtrees<2>(op, std::move(state), {"acc_grads", "inner_opt_state"});
   const bool mean = use_grad_mean_;
   const Tree acc2 = detail::map_leaves1<2>(
       op, {detail::Named{&updates, "updates"}, detail::Named{&acc, "state's acc_grads", &acc}},
@@ -508,8 +506,7 @@ GradientTransformation inject_hyperparams(
               hp.emplace_back(name, a);
             }
             const std::int32_t count = read_count(op, state);
-            Tree inner_state = detail::state_tree(op, state, "inner_state");
-            state = Tree();
+            auto [inner_state] = detail::take_subtrees<1>(op, std::move(state), {"inner_state"});
             Update r = factory(values).update_fn()(updates, std::move(inner_state), params);
             return Update{std::move(r.updates),
                           Tree{{"count", int32_scalar(safe_increment(count))},

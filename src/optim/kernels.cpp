@@ -280,27 +280,42 @@ std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o
       std::array{0, 1, 2});
 }
 
+namespace {
+
+/// RMSprop's scaling of a second-moment estimate: rsqrt(v + eps), eps inside the root (Optax's
+/// default), or 1 / (sqrt(v) + eps).
+template <bool EpsInSqrt, class V, class K>
+V rms_scaling(const V& v, const K& eps, const K& one) {
+  if constexpr (EpsInSqrt) {
+    return vrsqrt(v + eps);
+  } else {
+    return one / (vsqrt(v) + eps);
+  }
+}
+
+/// Calls `f(std::bool_constant<b>{})` for the runtime flag `b`.
+template <class F>
+auto with_flag(bool b, const F& f) {
+  return b ? f(std::true_type{}) : f(std::false_type{});
+}
+
+}  // namespace
+
 std::array<Array, 2> rms_leaf(Array g, Array nu, const RmsOptions& o, std::int32_t t, double post) {
   const DType dt = compute_dtype(g, nu);
   // Without bias correction the divisor is 1 (exact, so the formula is unchanged).
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
   const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
-  if (o.eps_in_sqrt) {
+  return with_flag(o.eps_in_sqrt, [&](auto in_sqrt) {
     return fused<2>(
         dt, std::array{std::move(g), std::move(nu)}, k,
         [](const auto& k, const auto& x, const auto& v) {
           const auto v2 = k[0] * (x * x) + k[1] * v;
-          return std::array{k[5] * (vrsqrt(v2 / k[2] + k[3]) * x), v2};
+          return std::array{
+              k[5] * (rms_scaling<decltype(in_sqrt)::value>(v2 / k[2], k[3], k[4]) * x), v2};
         },
         std::array{0, 1});
-  }
-  return fused<2>(
-      dt, std::array{std::move(g), std::move(nu)}, k,
-      [](const auto& k, const auto& x, const auto& v) {
-        const auto v2 = k[0] * (x * x) + k[1] * v;
-        return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2]) + k[3])) * x), v2};
-      },
-      std::array{0, 1});
+  });
 }
 
 std::array<Array, 3> stddev_leaf(Array g, Array mu, Array nu, const RmsOptions& o, std::int32_t t,
@@ -308,26 +323,19 @@ std::array<Array, 3> stddev_leaf(Array g, Array mu, Array nu, const RmsOptions& 
   const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
   const double bc = o.bias_correction ? bias_correction(o.decay, t, dt) : 1.0;
   const std::array k{1.0 - o.decay, o.decay, bc, o.eps, 1.0, post};
-  if (o.eps_in_sqrt) {
+  return with_flag(o.eps_in_sqrt, [&](auto in_sqrt) {
     return fused<3>(
         dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
         [](const auto& k, const auto& x, const auto& m, const auto& v) {
           const auto m2 = k[0] * x + k[1] * m;
           const auto v2 = k[0] * (x * x) + k[1] * v;
           const auto m_hat = m2 / k[2];
-          return std::array{k[5] * (vrsqrt(v2 / k[2] - m_hat * m_hat + k[3]) * x), m2, v2};
+          const auto var = v2 / k[2] - m_hat * m_hat;
+          return std::array{k[5] * (rms_scaling<decltype(in_sqrt)::value>(var, k[3], k[4]) * x), m2,
+                            v2};
         },
         std::array{0, 1, 2});
-  }
-  return fused<3>(
-      dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
-      [](const auto& k, const auto& x, const auto& m, const auto& v) {
-        const auto m2 = k[0] * x + k[1] * m;
-        const auto v2 = k[0] * (x * x) + k[1] * v;
-        const auto m_hat = m2 / k[2];
-        return std::array{k[5] * ((k[4] / (vsqrt(v2 / k[2] - m_hat * m_hat) + k[3])) * x), m2, v2};
-      },
-      std::array{0, 1, 2});
+  });
 }
 
 std::array<Array, 2> rss_leaf(Array g, Array sum_of_squares, double eps, double post) {

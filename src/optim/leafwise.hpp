@@ -24,6 +24,16 @@ const Tree& state_tree(const char* op, const Tree& state, const char* key);
 /// The leaf `key` of a state (ValueError naming `op` and the key when absent or a sub-Tree).
 const Array& state_array(const char* op, const Tree& state, const char* key);
 
+/// The sub-Trees `keys` of a state the caller gave up; the state itself is dropped, so the
+/// sub-Trees hold the only references to its leaves and their buffers can be reused.
+template <std::size_t N>
+std::array<Tree, N> take_subtrees(const char* op, Tree state,
+                                  const std::array<const char*, N>& keys) {
+  std::array<Tree, N> out;
+  for (std::size_t i = 0; i < N; ++i) out[i] = state_tree(op, state, keys[i]);
+  return out;
+}
+
 /// An int32 scalar.
 Array int32_scalar(std::int64_t value);
 /// The int32 count `key` of a state (ValueError when it is not an integer scalar).

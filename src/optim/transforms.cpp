@@ -109,9 +109,7 @@ GradientTransformation scale_by_adam(const AdamOptions& o) {
       [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_adam";
         const std::int32_t t = safe_increment(read_count(op, state));
-        Tree mu = detail::state_tree(op, state, "mu");
-        Tree nu = detail::state_tree(op, state, "nu");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [mu, nu] = detail::take_subtrees<2>(op, std::move(state), {"mu", "nu"});
         auto [u, mu2, nu2] =
             detail::map_leaves<3, 3>(op,
                                      {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu},
@@ -140,8 +138,7 @@ GradientTransformation scale_by_rms(const RmsOptions& o) {
       [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_rms";
         const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-        Tree nu = detail::state_tree(op, state, "nu");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [nu] = detail::take_subtrees<1>(op, std::move(state), {"nu"});
         auto [u, nu2] = detail::map_leaves<2, 2>(
             op, {Named{&updates, "updates"}, Named{&nu, "state's nu", &nu}},
             [&](std::array<Array, 2>& a) {
@@ -165,9 +162,7 @@ GradientTransformation scale_by_stddev(const RmsOptions& o) {
       [o](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_stddev";
         const std::int32_t t = o.bias_correction ? safe_increment(read_count(op, state)) : 0;
-        Tree mu = detail::state_tree(op, state, "mu");
-        Tree nu = detail::state_tree(op, state, "nu");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [mu, nu] = detail::take_subtrees<2>(op, std::move(state), {"mu", "nu"});
         auto [u, mu2, nu2] =
             detail::map_leaves<3, 3>(op,
                                      {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu},
@@ -189,8 +184,7 @@ GradientTransformation scale_by_rss(double initial_accumulator_value, double eps
       },
       [eps](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.scale_by_rss";
-        Tree s = detail::state_tree(op, state, "sum_of_squares");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [s] = detail::take_subtrees<1>(op, std::move(state), {"sum_of_squares"});
         auto [u, s2] = detail::map_leaves<2, 2>(
             op, {Named{&updates, "updates"}, Named{&s, "state's sum_of_squares", &s}},
             [&](std::array<Array, 2>& a) {
@@ -208,8 +202,7 @@ GradientTransformation scale_by_lion(const LionOptions& o) {
           [o](const Tree& updates, Tree state, const std::optional<Tree>&) {
             const char* op = "optim.scale_by_lion";
             const std::int32_t t = safe_increment(read_count(op, state));
-            Tree mu = detail::state_tree(op, state, "mu");
-            state = Tree();  // the sub-Trees now hold the only references the caller gave up
+            auto [mu] = detail::take_subtrees<1>(op, std::move(state), {"mu"});
             auto [u, mu2] = detail::map_leaves<2, 2>(
                 op, {Named{&updates, "updates"}, Named{&mu, "state's mu", &mu}},
                 [&](std::array<Array, 2>& a) {
@@ -296,10 +289,8 @@ GradientTransformation scale_by_factored_rms(const FactoredRmsOptions& o) {
         const char* op = "optim.scale_by_factored_rms";
         const Tree& p = detail::require_params(op, params);
         const std::int32_t count = read_count(op, state);
-        Tree v_row = detail::state_tree(op, state, "v_row");
-        Tree v_col = detail::state_tree(op, state, "v_col");
-        Tree v = detail::state_tree(op, state, "v");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [v_row, v_col, v] =
+            detail::take_subtrees<3>(op, std::move(state), {"v_row", "v_col", "v"});
         const auto table =
             detail::leaf_table(op, {Named{&updates, "updates"}, Named{&p, "params"}});
         detail::check_structure(op, updates, "updates", v_row, "state's v_row");
@@ -367,8 +358,7 @@ GradientTransformation trace(double decay, bool nesterov, std::optional<DType> a
       },
       [=](const Tree& updates, Tree state, const std::optional<Tree>&, double post) {
         const char* op = "optim.trace";
-        Tree tr = detail::state_tree(op, state, "trace");
-        state = Tree();  // the sub-Trees now hold the only references the caller gave up
+        auto [tr] = detail::take_subtrees<1>(op, std::move(state), {"trace"});
         auto [u, t2] = detail::map_leaves<2, 2>(
             op, {Named{&updates, "updates"}, Named{&tr, "state's trace", &tr}},
             [&](std::array<Array, 2>& a) {
@@ -388,8 +378,7 @@ GradientTransformation ema(double decay, bool debias, std::optional<DType> accum
           [=](const Tree& updates, Tree state, const std::optional<Tree>&) {
             const char* op = "optim.ema";
             const std::int32_t t = safe_increment(read_count(op, state));
-            Tree e = detail::state_tree(op, state, "ema");
-            state = Tree();  // the sub-Trees now hold the only references the caller gave up
+            auto [e] = detail::take_subtrees<1>(op, std::move(state), {"ema"});
             auto [u, e2] = detail::map_leaves<2, 2>(
                 op, {Named{&updates, "updates"}, Named{&e, "state's ema", &e}},
                 [&](std::array<Array, 2>& a) {

@@ -1,13 +1,12 @@
 // Helpers shared by the optim tests.
 #pragma once
 
-#include <functional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "jute/array.hpp"
 #include "jute/tree.hpp"
+#include "ops/op_checks.hpp"
 
 namespace jute::optim_test {
 
@@ -34,14 +33,6 @@ inline Tree deep_copy(const Tree& t) {
 /// The elements as doubles.
 inline std::vector<double> values(const Array& a) { return a.to_vector<double>(); }
 
-/// The message of the exception `f` throws ("(no exception)" when it throws none).
-inline std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using jute_test::message_of;
 
 }  // namespace jute::optim_test
