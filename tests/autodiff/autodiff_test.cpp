@@ -60,6 +60,25 @@ TEST_SUITE("autodiff") {
     }
   }
 
+  TEST_CASE("autodiff: softmax Jacobian = diag(s) - s sᵀ, and ∇logsumexp = softmax") {
+    Array x = f64({0.3, -1.2, 2.0, 0.5}, {4});
+    ArrayFn softmax = [](const Array& v) { return exp(v - logsumexp(v)); };
+    auto s = softmax(x).to_vector<double>();
+    for (const Array& jac : {jacrev(softmax)(x), jacfwd(softmax)(x)}) {
+      REQUIRE(jac.shape() == Shape{4, 4});
+      auto j = jac.to_vector<double>();
+      for (std::size_t r = 0; r < 4; ++r)
+        for (std::size_t c = 0; c < 4; ++c)
+          CHECK(j[r * 4 + c] ==
+                doctest::Approx((r == c ? s[r] : 0.0) - s[r] * s[c]).epsilon(1e-13));
+    }
+    auto g = grad([](const Array& v) { return logsumexp(v); })(x).to_vector<double>();
+    for (std::size_t i = 0; i < 4; ++i) CHECK(g[i] == doctest::Approx(s[i]).epsilon(1e-14));
+    // The Hessian of logsumexp is the softmax Jacobian.
+    Array h = jacfwd(grad([](const Array& v) { return logsumexp(v); }))(x);
+    CHECK(allclose(h, jacrev(softmax)(x), 1e-12, 1e-14));
+  }
+
   TEST_CASE("autodiff: several primals get one gradient each") {
     ArraysFn f = [](const std::vector<Array>& p) { return sum(p[0] * p[1] + exp(p[0])); };
     Array a = f64({0.5, 1.0}, {2}), b = f64({2.0, -3.0}, {2});
@@ -79,6 +98,13 @@ TEST_SUITE("autodiff") {
     Array g = grad([](const Array& v) { return sum(v * v * 0.5); })(x);
     CHECK(g.dtype() == float32);
     CHECK(g.to_vector<float>() == std::vector<float>{1.f, 2.f});
+  }
+
+  TEST_CASE("autodiff: astype between floats is differentiable") {
+    Array x = Array({1.5f, -2.f});
+    Array g = grad([](const Array& v) { return sum(square(v.astype(float64))); })(x);
+    CHECK(g.dtype() == float32);
+    CHECK(g.to_vector<float>() == std::vector<float>{3.f, -4.f});
   }
 
   TEST_CASE("autodiff: vjp computes uᵀJ and can be called repeatedly") {
