@@ -353,8 +353,7 @@ void reduce_plan(const ReducePlan& p, const T* x, T* out, T init, F f) {
 Array unbroadcast(const Array& g, const Shape& shape);
 
 /// `g`, shaped like a reduction's result (with or without the kept size-1 axes), repeated along
-/// the reduced axes to the input's `shape`. Recorded (its rule is a sum), so a reduction's rule
-/// written with it can be differentiated again.
+/// the reduced axes to the input's `shape` (reshape, then broadcast_to: both differentiable).
 Array expand_reduced(const Array& g, const ReducePlan& plan, const Shape& shape);
 
 }  // namespace jute::detail

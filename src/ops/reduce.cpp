@@ -86,29 +86,8 @@ Array unbroadcast(const Array& g, const Shape& shape) {
 }
 
 Array expand_reduced(const Array& g, const ReducePlan& plan, const Shape& shape) {
-  const Array keep = g.shape() == plan.keep_shape ? g : with_shape(g, plan.keep_shape);
-  Array out = empty(g.dtype(), shape, g.weak_type());
-  const auto loop = make_plan<1>(shape, {&plan.keep_shape});
-  visit_dtype(g.dtype(), [&](auto t) {
-    using T = decltype(t);
-    T* o = mutable_data<T>(out);
-    const T* x = keep.data<T>();
-    for_each_row(loop, [&](std::int64_t oo, const std::array<std::int64_t, 1>& off, std::int64_t n,
-                           const std::array<std::int64_t, 1>& s) {
-      if (s[0] == 0)
-        std::fill_n(o + oo, n, x[off[0]]);
-      else
-        std::copy_n(x + off[0], n, o + oo);
-    });
-  });
-  if (any_traced(g)) {
-    const bool keepdims = g.shape() == plan.keep_shape;
-    out = record("expand_reduced", out, {g},
-                 [plan, keepdims](const Array& ct, const std::vector<Array>&, const Array&) {
-                   return std::vector<Array>{sum(ct, Axes(plan.axes), keepdims)};
-                 });
-  }
-  return out;
+  const Array keep = g.shape() == plan.keep_shape ? g : reshape(g, plan.keep_shape);
+  return keep.shape() == shape ? keep : broadcast_to(keep, shape);
 }
 
 }  // namespace detail
