@@ -108,10 +108,18 @@ Tree unflatten_level(std::span<const FlatItem* const> items, std::size_t depth,
   return TreeNode::make_tree(TreeNode::build(std::move(entries)));
 }
 
-Tree unflatten_items(std::vector<FlatItem> items, std::string_view op) {
+/// The Tree of `items`, (path, Array) pairs with string paths or Path vectors.
+template <class P>
+Tree unflatten_items(const std::vector<std::pair<P, Array>>& items, std::string_view op) {
+  std::vector<FlatItem> flat;
+  flat.reserve(items.size());
+  for (const auto& [path, value] : items) {
+    const detail::PathKeys pk(path, op);
+    flat.push_back({KeyStack(pk.keys().begin(), pk.keys().end()), &value});
+  }
   std::vector<const FlatItem*> order;
-  order.reserve(items.size());
-  for (const auto& it : items) order.push_back(&it);
+  order.reserve(flat.size());
+  for (const auto& it : flat) order.push_back(&it);
   std::stable_sort(order.begin(), order.end(), [](const FlatItem* a, const FlatItem* b) {
     return std::lexicographical_compare(a->keys.begin(), a->keys.end(), b->keys.begin(),
                                         b->keys.end());
@@ -173,23 +181,11 @@ std::vector<std::pair<Path, Array>> flatten_paths(const Tree& t, bool keep_empty
 }
 
 Tree unflatten(const std::vector<std::pair<std::string, Array>>& items) {
-  std::vector<FlatItem> flat;
-  flat.reserve(items.size());
-  for (const auto& [path, value] : items) {
-    const detail::PathKeys pk(path, "unflatten");
-    flat.push_back({KeyStack(pk.keys().begin(), pk.keys().end()), &value});
-  }
-  return unflatten_items(std::move(flat), "unflatten");
+  return unflatten_items(items, "unflatten");
 }
 
 Tree unflatten_paths(const std::vector<std::pair<Path, Array>>& items) {
-  std::vector<FlatItem> flat;
-  flat.reserve(items.size());
-  for (const auto& [path, value] : items) {
-    const detail::PathKeys pk(path, "unflatten_paths");
-    flat.push_back({KeyStack(pk.keys().begin(), pk.keys().end()), &value});
-  }
-  return unflatten_items(std::move(flat), "unflatten_paths");
+  return unflatten_items(items, "unflatten_paths");
 }
 
 std::vector<Array> leaves(const Tree& t) {

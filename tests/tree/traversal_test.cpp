@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include "jute/tree.hpp"
+#include "tree/tree_helpers.hpp"
 
 using namespace jute;
+using jute::tree_test::message_of;
 
 namespace {
 
@@ -10,15 +12,6 @@ Tree sample() {
   return Tree{{"params", Tree{{"Dense_0", Tree{{"kernel", zeros({3, 4})}, {"bias", zeros({4})}}},
                               {"Dense_1", Tree{{"kernel", zeros({4, 2})}, {"bias", zeros({2})}}}}},
               {"opt", Tree{{"count", Array::scalar(0, int32)}, {"empty", Tree{}}}}};
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 std::vector<std::string> paths_of(const std::vector<std::pair<std::string, Array>>& flat) {

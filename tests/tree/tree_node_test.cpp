@@ -5,7 +5,7 @@
 #include <map>
 
 #include "jute/tree.hpp"
-#include "tree/tree_gen.hpp"
+#include "tree/tree_helpers.hpp"
 #include "tree/tree_node.hpp"
 
 using namespace jute;

@@ -3,7 +3,7 @@
 #include <rapidcheck.h>
 
 #include "jute/tree.hpp"
-#include "tree/tree_gen.hpp"
+#include "tree/tree_helpers.hpp"
 
 using namespace jute;
 using namespace jute::tree_test;

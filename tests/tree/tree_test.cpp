@@ -3,10 +3,11 @@
 #include <sstream>
 
 #include "jute/tree.hpp"
-#include "tree/tree_gen.hpp"
+#include "tree/tree_helpers.hpp"
 
 using namespace jute;
 using jute::tree_test::cat;
+using jute::tree_test::message_of;
 
 namespace {
 
@@ -16,15 +17,6 @@ Tree model_vars() {
       {"params", Tree{{"Dense_0", Tree{{"kernel", zeros({3, 4})}, {"bias", zeros({4})}}}}},
       {"batch_stats", Tree{{"BatchNorm_0", Tree{{"mean", zeros({4})}, {"var", ones({4})}}}}},
   };
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "jute/tree.hpp"
-#include "tree/tree_gen.hpp"
+#include "tree/tree_helpers.hpp"
 
 using namespace jute;
 using jute::tree_test::cat;

@@ -1,19 +1,10 @@
 #include <doctest/doctest.h>
 
 #include "jute/tree.hpp"
+#include "tree/tree_helpers.hpp"
 
 using namespace jute;
-
-namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-}  // namespace
+using jute::tree_test::message_of;
 
 TEST_SUITE("tree") {
   TEST_CASE("tree: Variables collections") {

@@ -1,9 +1,11 @@
-// RapidCheck generators of random Trees for the tree tests.
+// Helpers for the tree tests: RapidCheck generators of random Trees, paths, messages.
 #pragma once
 
 #include <rapidcheck.h>
 
 #include <cmath>
+#include <exception>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -12,6 +14,16 @@
 #include "jute/tree.hpp"
 
 namespace jute::tree_test {
+
+/// The message of the exception `f` throws ("(no exception)" when it throws none).
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
 
 inline void append_part(std::string& s, std::string_view part) { s += part; }
 inline void append_part(std::string& s, int i) { s += std::to_string(i); }
