@@ -4,26 +4,17 @@
 #include <rapidcheck.h>
 
 #include <cmath>
-#include <exception>
-#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "jute/tree.hpp"
+#include "ops/op_checks.hpp"
 
 namespace jute::tree_test {
 
-/// The message of the exception `f` throws ("(no exception)" when it throws none).
-inline std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using jute_test::message_of;  // the helper the test suites share
 
 inline void append_part(std::string& s, std::string_view part) { s += part; }
 inline void append_part(std::string& s, int i) { s += std::to_string(i); }
