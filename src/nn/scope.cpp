@@ -271,7 +271,11 @@ Scope::Scope(std::shared_ptr<detail::Frame> frame, std::vector<std::string> path
 Scope::Scope(Scope&&) noexcept = default;
 Scope::~Scope() = default;
 
-std::string Scope::path_text() const { return "/" + detail::join_path(path_); }
+std::string Scope::path_text() const {
+  std::string text(1, '/');  // appended, not "/" + ...: GCC 12 warns falsely (-Wrestrict) on that
+  text += detail::join_path(path_);
+  return text;
+}
 
 bool Scope::is_mutable_collection(std::string_view collection) const {
   return frame_->mutable_.contains(collection);
