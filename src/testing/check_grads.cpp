@@ -205,6 +205,8 @@ void check_grads(const ArrayFn& f, const Array& x, int order, const std::vector<
 
 void check_grads(const TreeFn& f, const Tree& params, int order,
                  const std::vector<std::string>& modes, const CheckGradsOptions& options) {
+  for (const auto& [path, leaf] : flatten(params))
+    detail::check_differentiable(leaf, "the leaf " + path, "check_grads");
   check_grads([f, params](const std::vector<Array>& ls) { return f(with_leaves(params, ls)); },
               leaves(params), order, modes, options);
 }

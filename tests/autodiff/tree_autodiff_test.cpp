@@ -69,6 +69,10 @@ TEST_SUITE("autodiff") {
         "int32 and shape (); only float32 and float64 values are differentiable "
         "(close over integer values or cast them with astype).",
         DtypeError);
+    CHECK_THROWS_WITH_AS(jute::testing::check_grads(model_loss, params, 1),
+                         doctest::Contains("[check_grads] Cannot differentiate with respect to "
+                                           "the leaf Dense_0/step of dtype int32"),
+                         DtypeError);
   }
 
   TEST_CASE("autodiff trees: jvp, hvp, vjp and stop_gradient over Trees") {
