@@ -1,21 +1,16 @@
-// The foundation's speed targets (issue 2), each measured against what a C++
-// programmer would write by hand:
-//   mlp_gemms_vjp  the 8 GEMMs of an MLP 784-512-512-10 training step at batch
-//   128 (3 forward, 5
-//                  backward: no cotangent for the input), forward through
-//                  jute::matmul and backward through jute::vjp, versus direct
-//                  cblas_sgemm into preallocated buffers (target: ratio
-//                  <= 1.05);
-//   mlp_gemms_ops  the same GEMMs written with matmul and transpose (transposes
-//   materialized); relu_affine    maximum(x * 2 + 1, 0) on 4M floats versus one
-//   raw loop (target: ratio <= 3,
+// The foundation's speed targets (issue 2), each measured against what a C++ programmer would
+// write by hand:
+//   mlp_gemms_vjp  the 8 GEMMs of an MLP 784-512-512-10 training step at batch 128 (3 forward,
+//                  5 backward: no cotangent for the input), forward through jute::matmul and
+//                  backward through jute::vjp, versus direct cblas_sgemm into preallocated
+//                  buffers (target: ratio <= 1.05);
+//   mlp_gemms_ops  the same GEMMs written with matmul and transpose (transposes materialized);
+//   relu_affine    maximum(x * 2 + 1, 0) on 4M floats versus one raw loop (target: ratio <= 3;
 //                  jute makes three passes);
-//   alloc_16mb     allocating and dropping a 16 MB Array 1000 times (target: no
-//   page fault after
-//                  the first).
-// The comparisons run both sides in the same iteration, alternating, so a noisy
-// machine slows both alike; the `ratio` counter is jute's time over the
-// reference's.
+//   alloc_16mb     allocating and dropping a 16 MB Array 1000 times (target: no page fault
+//                  after the first).
+// The comparisons run both sides in the same iteration, alternating, so a noisy machine slows
+// both alike; the `ratio` counter is jute's time over the reference's.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <sys/resource.h>
