@@ -29,7 +29,7 @@ float scalar_of(const Tree& t) { return t.get("p").item<float>(); }
 }  // namespace
 
 TEST_SUITE("optim") {
-  TEST_CASE("optim.chain: states keyed \"0\", \"1\", ... and updates passed along in order") {
+  TEST_CASE("optim.chain: states keyed 0, 1, ... and updates passed along in order") {
     Tree p{{"w", f32({1, 2})}};
     auto tx = chain({scale(2.0), scale_by_adam(), scale(-1.0)});
     Tree s = tx.init(p);
