@@ -97,6 +97,8 @@ class Array {
   std::size_t nbytes() const;
   /// True for a scalar that was written as a C++ number and has not met a typed operand yet.
   bool weak_type() const;
+  /// True for a shape-only array (see `abstract_array`): a dtype and a shape, no values.
+  bool is_abstract() const;
 
   /// Read-only pointer to the elements; T must be exactly the dtype's C++ type (DtypeError).
   template <class T>
@@ -213,5 +215,12 @@ Array linspace(double start, double stop, std::int64_t num, bool endpoint = true
                DType dtype = float32);
 /// An n×m matrix with ones on the k-th diagonal (m = n when negative).
 Array eye(std::int64_t n, std::int64_t m = -1, std::int64_t k = 0, DType dtype = float32);
+
+/// A shape-only array, like a `jax.ShapeDtypeStruct`: it has a dtype and a shape but no values
+/// and no memory. Every op given a shape-only operand checks its operands as usual and returns a
+/// shape-only result without computing anything (as `jax.eval_shape`), so a function — a whole
+/// model, see `nn::init_shapes` — can be run for its result shapes alone. Asking for values
+/// (`item`, `data`, `at`, comparisons of values) throws ValueError.
+Array abstract_array(const Shape& shape, DType dtype = float32);
 
 }  // namespace jute

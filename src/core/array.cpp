@@ -35,9 +35,18 @@ Array empty(DType dtype, const Shape& shape, bool weak) {
   return Array(std::move(impl));
 }
 
+Array abstract(DType dtype, const Shape& shape, bool weak) {
+  auto impl = std::make_shared<ArrayImpl>();
+  impl->dtype = dtype;
+  impl->shape = shape;
+  impl->size = shape_size(shape);
+  impl->weak = weak;
+  return Array(std::move(impl));
+}
+
 bool can_reuse(const Array& a) {
   const auto& impl = a.impl();
-  return impl && impl.use_count() == 1 && impl->buffer.use_count() == 1 && !impl->node;
+  return impl && impl->buffer && impl.use_count() == 1 && impl->buffer.use_count() == 1 && !impl->node;
 }
 
 Array with_shape(const Array& a, const Shape& shape) {
@@ -160,7 +169,15 @@ int Array::ndim() const { return static_cast<int>(shape().size()); }
 std::int64_t Array::size() const { return checked(impl_).size; }
 std::size_t Array::nbytes() const { return static_cast<std::size_t>(size()) * itemsize(dtype()); }
 bool Array::weak_type() const { return checked(impl_).weak; }
-const void* Array::raw_data() const { return checked(impl_).data(); }
+bool Array::is_abstract() const { return checked(impl_).abstract(); }
+const void* Array::raw_data() const {
+  const detail::ArrayImpl& impl = checked(impl_);
+  if (impl.abstract())
+    throw ValueError("[array] The values of the shape-only array " + type_string() +
+                     " were asked for; shape-only arrays (abstract_array, init_shapes) have a "
+                     "shape and a dtype but no values — run the computation on real arrays.");
+  return impl.data();
+}
 
 void Array::check_access(DType requested) const {
   if (dtype() != requested)
@@ -209,8 +226,8 @@ std::int64_t Array::element_int(std::int64_t flat) const {
 Array Array::astype(DType t) const {
   if (t == dtype() && !weak_type()) return *this;
   if (t == dtype()) return detail::with_weak(*this, false);
-  Array out = detail::empty(t, shape());
-  detail::convert(raw_data(), dtype(), detail::mutable_raw(out), t, size());
+  Array out = is_abstract() ? detail::abstract(t, shape()) : detail::empty(t, shape());
+  if (!is_abstract()) detail::convert(raw_data(), dtype(), detail::mutable_raw(out), t, size());
   if (is_floating(t) && is_floating(dtype()) && detail::any_traced(*this)) {
     DType from = dtype();
     out = detail::record("astype", out, {*this},
@@ -260,6 +277,7 @@ std::string format_element(const Array& a, std::int64_t i) {
 
 std::string Array::to_string() const {
   if (!valid()) return "Array(null)";
+  if (is_abstract()) return type_string() + " (shape only)";
   const std::int64_t n = size();
   const int nd = ndim();
   const bool summarize = n > 1000;
@@ -323,9 +341,16 @@ Array full(const Shape& shape, double value, DType dtype) {
 }
 Array zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
 Array ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
-Array zeros_like(const Array& a) { return zeros(a.shape(), a.dtype()); }
-Array ones_like(const Array& a) { return ones(a.shape(), a.dtype()); }
-Array full_like(const Array& a, double value) { return full(a.shape(), value, a.dtype()); }
+// Like every op, these give a shape-only result for a shape-only operand.
+Array zeros_like(const Array& a) {
+  return a.is_abstract() ? detail::abstract(a.dtype(), a.shape()) : zeros(a.shape(), a.dtype());
+}
+Array ones_like(const Array& a) {
+  return a.is_abstract() ? detail::abstract(a.dtype(), a.shape()) : ones(a.shape(), a.dtype());
+}
+Array full_like(const Array& a, double value) {
+  return a.is_abstract() ? detail::abstract(a.dtype(), a.shape()) : full(a.shape(), value, a.dtype());
+}
 
 Array arange(std::int64_t stop, DType dtype) { return arange(std::int64_t{0}, stop, 1, dtype); }
 
@@ -367,5 +392,7 @@ Array eye(std::int64_t n, std::int64_t m, std::int64_t k, DType dtype) {
   }
   return Array::from_vector(v, {n, m}, dtype);
 }
+
+Array abstract_array(const Shape& shape, DType dtype) { return detail::abstract(dtype, shape); }
 
 }  // namespace jute

@@ -36,6 +36,8 @@ struct ArrayImpl {
   /// Autodiff: the op that produced this value while it was being traced (null otherwise).
   std::shared_ptr<Node> node;
   void* data() const { return buffer->data(); }
+  /// A shape-only array (see jute::abstract_array) has no buffer.
+  bool abstract() const { return !buffer; }
 };
 
 /// Number of elements of a shape; throws ShapeError for a negative dimension.
@@ -44,6 +46,14 @@ std::int64_t shape_size(const Shape& shape);
 /// A new Array with uninitialized contents. Fill it through `mutable_data` before anyone else
 /// can see it.
 Array empty(DType dtype, const Shape& shape, bool weak = false);
+
+/// A shape-only result (no buffer): what an op returns instead of computing when an operand is
+/// shape-only, so a whole model runs on shapes alone (jute::abstract_array, nn::init_shapes).
+Array abstract(DType dtype, const Shape& shape, bool weak = false);
+template <class... A>
+bool any_abstract(const A&... a) {
+  return (a.is_abstract() || ...);
+}
 
 /// Write access to a freshly created Array's elements. Only for arrays the caller just made with
 /// `empty` (or proved reusable with `can_reuse`): no other Array may see the buffer.

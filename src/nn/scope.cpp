@@ -24,6 +24,7 @@ struct Frame {
   // Flax keeps one counter per (scope path, stream); a module called again continues its counts.
   std::map<std::pair<std::vector<std::string>, std::string>, std::uint64_t> rng_counters;
   bool tabulate = false;
+  bool shape_only = false;  // init_shapes: parameters and variables are shape-only arrays
   struct Call {
     std::vector<std::string> path;
     std::string type;
@@ -77,13 +78,14 @@ Rngs rngs_from_key(const Array& key) {
   return Rngs{{"params", key}};
 }
 
-std::shared_ptr<Frame> make_init_frame(const Rngs& rngs, bool tabulate) {
+std::shared_ptr<Frame> make_init_frame(const Rngs& rngs, bool tabulate, bool shape_only) {
   check_rngs(rngs, "init");
   auto frame = std::make_shared<Frame>();
   frame->mutable_ = Mutable::all_but({"intermediates"});
   frame->rngs = rngs;
   frame->initializing = true;
   frame->tabulate = tabulate;
+  frame->shape_only = shape_only;
   return frame;
 }
 
@@ -373,8 +375,8 @@ Array Scope::param(std::string_view name, const Initializer& init, const Shape& 
                                   "\" in scope \"" + path_text() + "\" (params/" + full +
                                   "); the keys there are " + detail::quoted_list(keys) + ".");
   }
-  Array key = make_rng("params");
-  Array value = init(key, shape, dtype);
+  Array key = make_rng("params");  // drawn in shape-only mode too: the counts stay Flax's
+  Array value = frame_->shape_only ? abstract_array(shape, dtype) : init(key, shape, dtype);
   if (value.shape() != shape)
     throw ScopeParamShapeError("[param] The initializer of \"params/" + full + "\" returned shape " +
                                jute::detail::shape_str(value.shape()) + " but the module asked for " +
@@ -389,7 +391,9 @@ VariableRef Scope::variable(std::string_view collection, std::string_view name,
   declare(declared_, variable_names_, std::string(collection), name, path_text(), "variable");
   if (!has_variable(collection, name)) {
     if (!is_mutable_collection(collection)) (void)get_variable(collection, name);  // throws
-    put_variable(collection, name, init());
+    Array value = init();
+    if (frame_->shape_only && !value.is_abstract()) value = abstract_array(value.shape(), value.dtype());
+    put_variable(collection, name, std::move(value));
   }
   return VariableRef(this, std::string(collection), std::string(name));
 }

@@ -89,8 +89,9 @@ Array conv_op(ConvRole role, const Array& a_in, const Array& b_in, const ConvGeo
   const Shape shape = role == ConvRole::Output  ? geo.out_shape()
                       : role == ConvRole::Input ? geo.lhs_shape()
                                                 : geo.rhs_shape();
-  Array out = empty(a.dtype(), shape);
-  conv_kernel(role, geo, a.dtype(), a.raw_data(), b.raw_data(), mutable_raw(out));
+  const bool shape_only = any_abstract(a, b);
+  Array out = shape_only ? abstract(a.dtype(), shape) : empty(a.dtype(), shape);
+  if (!shape_only) conv_kernel(role, geo, a.dtype(), a.raw_data(), b.raw_data(), mutable_raw(out));
   if (!any_traced(a, b)) return out;
   static constexpr const char* names[] = {"conv_input_grad", "conv_kernel_grad",
                                           "conv_general_dilated"};

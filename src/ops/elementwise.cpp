@@ -79,6 +79,7 @@ template <bool ToBool, class F>
 Array run_binary(const Array& a, const Array& b, const Shape& shape, DType in_dtype, bool weak,
                  bool may_reuse, F f) {
   const DType out_dtype = ToBool ? DType::Bool : in_dtype;
+  if (detail::any_abstract(a, b)) return detail::abstract(out_dtype, shape, weak);
   Array out = detail::output_for(a, out_dtype, shape, may_reuse);
   if (!out.valid()) out = detail::output_for(b, out_dtype, shape, may_reuse);
   if (!out.valid()) out = detail::empty(out_dtype, shape);
@@ -151,6 +152,7 @@ Array logical(const char* op, Array a, Array b, F f) {
 /// Runs `f` elementwise over `a` (already in `in_dtype`) into a result of `out_dtype`.
 template <class TI, class TO, class F>
 Array run_unary(const Array& a, DType out_dtype, bool may_reuse, F f) {
+  if (a.is_abstract()) return detail::abstract(out_dtype, a.shape(), a.weak_type());
   Array out = detail::output_for(a, out_dtype, a.shape(), may_reuse);
   if (!out.valid()) out = detail::empty(out_dtype, a.shape());
   detail::unary_loop(a.size(), detail::mutable_data<TO>(out), static_cast<const TI*>(a.raw_data()),
@@ -226,7 +228,7 @@ Array float_unary(const char* op, Array a, F f, UnaryRule rule, FloatBlock vec32
   Array out = detail::visit_float(a.dtype(), [&](auto t) {
     using T = decltype(t);
     if constexpr (std::is_same_v<T, float>) {
-      if (vec32) {
+      if (vec32 && !a.is_abstract()) {
         Array o = detail::output_for(a, a.dtype(), a.shape(), !traced);
         if (!o.valid()) o = detail::empty(a.dtype(), a.shape());
         vec32(a.data<float>(), detail::mutable_data<float>(o), a.size());
@@ -653,13 +655,17 @@ Array clip(Array a, Array lo, Array hi) {
   hi = detail::cast(std::move(hi), rt.dtype);
   const bool traced = detail::any_traced(a, lo, hi);
   Array out = detail::output_for(a, rt.dtype, shape, !traced);
-  if (!out.valid()) out = detail::empty(rt.dtype, shape);
-  const auto plan = detail::make_plan<3>(shape, {&a.shape(), &lo.shape(), &hi.shape()});
-  visit_dtype(rt.dtype, [&](auto t) {
-    using T = decltype(t);
-    detail::ternary_loop(plan, detail::mutable_data<T>(out), a.data<T>(), lo.data<T>(),
-                         hi.data<T>(), [](T x, T l, T h) { return min_nan(max_nan(x, l), h); });
-  });
+  if (detail::any_abstract(a, lo, hi)) {
+    out = detail::abstract(rt.dtype, shape);
+  } else {
+    if (!out.valid()) out = detail::empty(rt.dtype, shape);
+    const auto plan = detail::make_plan<3>(shape, {&a.shape(), &lo.shape(), &hi.shape()});
+    visit_dtype(rt.dtype, [&](auto t) {
+      using T = decltype(t);
+      detail::ternary_loop(plan, detail::mutable_data<T>(out), a.data<T>(), lo.data<T>(),
+                           hi.data<T>(), [](T x, T l, T h) { return min_nan(max_nan(x, l), h); });
+    });
+  }
   out = detail::with_weak(out, rt.weak);
   if (traced)
     // The gradient goes to x where lo <= x <= hi, to hi where the result came from hi, and to lo
@@ -690,15 +696,20 @@ Array where(const Array& cond, Array a, Array b) {
   a = detail::cast(std::move(a), rt.dtype);
   b = detail::cast(std::move(b), rt.dtype);
   const bool traced = detail::any_traced(a, b);
-  Array out = detail::output_for(a, rt.dtype, shape, !traced);
-  if (!out.valid()) out = detail::output_for(b, rt.dtype, shape, !traced);
-  if (!out.valid()) out = detail::empty(rt.dtype, shape);
-  const auto plan = detail::make_plan<3>(shape, {&cond.shape(), &a.shape(), &b.shape()});
-  visit_dtype(rt.dtype, [&](auto t) {
-    using T = decltype(t);
-    detail::ternary_loop(plan, detail::mutable_data<T>(out), cond.data<bool>(), a.data<T>(),
-                         b.data<T>(), [](bool c, T x, T y) { return c ? x : y; });
-  });
+  Array out;
+  if (detail::any_abstract(cond, a, b)) {
+    out = detail::abstract(rt.dtype, shape);
+  } else {
+    out = detail::output_for(a, rt.dtype, shape, !traced);
+    if (!out.valid()) out = detail::output_for(b, rt.dtype, shape, !traced);
+    if (!out.valid()) out = detail::empty(rt.dtype, shape);
+    const auto plan = detail::make_plan<3>(shape, {&cond.shape(), &a.shape(), &b.shape()});
+    visit_dtype(rt.dtype, [&](auto t) {
+      using T = decltype(t);
+      detail::ternary_loop(plan, detail::mutable_data<T>(out), cond.data<bool>(), a.data<T>(),
+                           b.data<T>(), [](bool c, T x, T y) { return c ? x : y; });
+    });
+  }
   out = detail::with_weak(out, rt.weak);
   if (traced)
     out = detail::record(

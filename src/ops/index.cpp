@@ -112,6 +112,7 @@ Array gather_along(const Array& a, const Array& indices, int axis, const char* o
 /// The transpose of `gather_along`: zeros of `shape` with every element of `g` added at the
 /// position it was gathered from (repeated indices accumulate).
 Array scatter_add_along(const Array& g, const Array& indices, int axis, const Shape& shape) {
+  if (detail::any_abstract(g, indices)) return detail::abstract(g.dtype(), shape);
   const auto idx = checked_indices(indices, shape[static_cast<std::size_t>(axis)], axis, shape,
                                    "take_transpose");
   const GatherPlan p = plan_gather(shape, indices.shape(), axis, "take_transpose");
@@ -145,6 +146,9 @@ Array scatter_add_along(const Array& g, const Array& indices, int axis, const Sh
 /// `op`, `msg_axis` and `msg_shape` (the caller's view of the array).
 Array gather_along(const Array& a, const Array& indices, int axis, const char* op, int msg_axis,
                    const Shape& msg_shape) {
+  if (detail::any_abstract(a, indices))
+    return detail::abstract(a.dtype(), plan_gather(a.shape(), indices.shape(), axis, op).out_shape,
+                            a.weak_type());
   const auto idx =
       checked_indices(indices, a.shape()[static_cast<std::size_t>(axis)], msg_axis, msg_shape, op);
   const GatherPlan p = plan_gather(a.shape(), indices.shape(), axis, op);
@@ -202,6 +206,7 @@ Array one_hot(const Array& indices, std::int64_t num_classes, DType dtype) {
                      ".");
   Shape shape = indices.shape();
   shape.push_back(num_classes);
+  if (indices.is_abstract()) return detail::abstract(dtype, shape);
   Array out = detail::empty(dtype, shape);
   std::memset(detail::mutable_raw(out), 0, out.nbytes());
   visit_dtype(dtype, [&](auto t) {

@@ -161,10 +161,11 @@ Array matmul_t(const Array& a, const Array& b, bool ta, bool tb) {
   const Shape out_batch = shape;
   shape.push_back(m);
   shape.push_back(n);
-  Array out = empty(a.dtype(), shape);
+  const bool shape_only = any_abstract(a, b);
+  Array out = shape_only ? abstract(a.dtype(), shape) : empty(a.dtype(), shape);
 
   const std::int64_t batches = product(out_batch);
-  if (batches > 0 && m > 0 && n > 0) {
+  if (!shape_only && batches > 0 && m > 0 && n > 0) {
     if (k == 0) {
       std::memset(mutable_raw(out), 0, out.nbytes());
     } else {

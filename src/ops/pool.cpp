@@ -261,6 +261,7 @@ Array select_gather(const Array& values, const Array& idx);
 
 /// out (shaped `in_shape`) = zeros, then out[idx[o]] += g[o] for every output o with idx >= 0.
 Array select_scatter(const Array& g, const Array& idx, const Shape& in_shape) {
+  if (any_abstract(g, idx)) return abstract(g.dtype(), in_shape);
   Array out = empty(g.dtype(), in_shape);
   visit_float(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -280,6 +281,7 @@ Array select_scatter(const Array& g, const Array& idx, const Shape& in_shape) {
 
 /// out (shaped like idx) = values[idx[o]], or 0 where idx < 0.
 Array select_gather(const Array& values, const Array& idx) {
+  if (any_abstract(values, idx)) return abstract(values.dtype(), idx.shape());
   Array out = empty(values.dtype(), idx.shape());
   visit_float(values.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -304,6 +306,7 @@ Array window_sum_op(const Array& x, const WindowArgs& w);
 
 Array window_sum_transpose_op(const Array& g, const Shape& in_shape, const WindowArgs& w) {
   WindowPlan p(in_shape, w.window, w.strides, w.pad_lo, w.out);
+  if (g.is_abstract()) return abstract(g.dtype(), in_shape);
   Array dx = empty(g.dtype(), in_shape);
   visit_float(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -318,6 +321,8 @@ Array window_sum_transpose_op(const Array& g, const Shape& in_shape, const Windo
 
 Array window_sum_op(const Array& x, const WindowArgs& w) {
   WindowPlan p(x.shape(), w.window, w.strides, w.pad_lo, w.out);
+  // Shape-only: no derivative is recorded; a gradient through it is a shape-only zeros_like.
+  if (x.is_abstract()) return abstract(x.dtype(), w.out);
   Array y = empty(x.dtype(), w.out);
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -335,6 +340,7 @@ Array window_sum_op(const Array& x, const WindowArgs& w) {
 
 Array window_max_op(const Array& x, const WindowArgs& w) {
   WindowPlan p(x.shape(), w.window, w.strides, w.pad_lo, w.out);
+  if (x.is_abstract()) return abstract(x.dtype(), w.out);
   Array y = empty(x.dtype(), w.out);
   const bool track = is_floating(x.dtype()) && any_traced(x);
   if (track && x.size() > INT_MAX)

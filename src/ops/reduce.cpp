@@ -119,6 +119,8 @@ DType accumulate_dtype(DType t) {
 /// the last block first.
 template <class Op>
 Array run_reduce(const Array& a, const ReducePlan& plan, DType dtype, bool keepdims, Op op) {
+  if (a.is_abstract())
+    return detail::abstract(dtype, keepdims ? plan.keep_shape : plan.out_shape, a.weak_type());
   Array x = detail::cast(detail::detach(a), dtype);
   if (!plan.single_block) {
     for (std::size_t end = plan.axes.size(); end > 0;) {
@@ -255,6 +257,7 @@ Array arg_extremum(const char* op, const Array& a, std::optional<int> axis, bool
                      "; the result would be undefined.");
   Shape out_shape =
       keepdims ? (axis ? plan.keep_shape : Shape(a.shape().size(), 1)) : plan.out_shape;
+  if (a.is_abstract()) return detail::abstract(DType::Int32, out_shape);
   Array out = detail::empty(DType::Int32, out_shape);
   std::int32_t* idx = detail::mutable_data<std::int32_t>(out);
   visit_dtype(a.dtype(), [&](auto t) {

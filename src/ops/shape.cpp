@@ -38,8 +38,9 @@ std::int64_t dot(const Shape& index, const Shape& strides) {
 
 Array strided_gather(const Array& a, const Shape& start, const Shape& step, const Shape& out_shape,
                      const char* op) {
-  Array out = empty(a.dtype(), out_shape, a.weak_type());
-  if (out.size() > 0) {
+  Array out = a.is_abstract() ? abstract(a.dtype(), out_shape, a.weak_type())
+                              : empty(a.dtype(), out_shape, a.weak_type());
+  if (!a.is_abstract() && out.size() > 0) {
     const Shape in_strides = row_major_strides(a.shape());
     Shape src_strides(in_strides.size());
     for (std::size_t d = 0; d < in_strides.size(); ++d) src_strides[d] = step[d] * in_strides[d];
@@ -57,12 +58,12 @@ Array strided_gather(const Array& a, const Shape& start, const Shape& step, cons
 }
 
 Array strided_scatter(const Array& g, const Shape& shape, const Shape& start, const Shape& step) {
-  Array out = empty(g.dtype(), shape);
+  Array out = g.is_abstract() ? abstract(g.dtype(), shape) : empty(g.dtype(), shape);
   bool covers = true;  // every element of `out` receives one of g's (flip): no zero fill needed
   for (std::size_t d = 0; d < shape.size(); ++d)
     covers = covers && g.shape()[d] == shape[d] && (step[d] == 1 || step[d] == -1 || shape[d] <= 1);
-  if (!covers) std::memset(mutable_raw(out), 0, out.nbytes());
-  if (g.size() > 0) {
+  if (!covers && !g.is_abstract()) std::memset(mutable_raw(out), 0, out.nbytes());
+  if (!g.is_abstract() && g.size() > 0) {
     const Shape out_strides = row_major_strides(shape);
     Shape dst_strides(shape.size());
     for (std::size_t d = 0; d < shape.size(); ++d) dst_strides[d] = step[d] * out_strides[d];
@@ -199,9 +200,11 @@ Array transpose(const Array& a, const std::vector<int>& perm) {
     shape[d] = a.shape()[static_cast<std::size_t>(p[d])];
     src_strides[d] = in_strides[static_cast<std::size_t>(p[d])];
   }
-  Array out = detail::empty(a.dtype(), shape, a.weak_type());
-  detail::copy_strided(a.raw_data(), src_strides.data(), detail::mutable_raw(out),
-                       detail::row_major_strides(shape).data(), shape, itemsize(a.dtype()));
+  Array out = a.is_abstract() ? detail::abstract(a.dtype(), shape, a.weak_type())
+                              : detail::empty(a.dtype(), shape, a.weak_type());
+  if (!a.is_abstract())
+    detail::copy_strided(a.raw_data(), src_strides.data(), detail::mutable_raw(out),
+                         detail::row_major_strides(shape).data(), shape, itemsize(a.dtype()));
   if (detail::any_traced(a)) {
     std::vector<int> inverse(p.size());
     for (std::size_t d = 0; d < p.size(); ++d)
@@ -242,9 +245,11 @@ Array broadcast_to(const Array& a, const Shape& shape) {
   Shape src_strides(static_cast<std::size_t>(m), 0);
   for (int d = 0; d < n; ++d)
     if (a.shape()[d] != 1) src_strides[static_cast<std::size_t>(d + m - n)] = in_strides[d];
-  Array out = detail::empty(a.dtype(), shape, a.weak_type());
-  detail::copy_strided(a.raw_data(), src_strides.data(), detail::mutable_raw(out),
-                       detail::row_major_strides(shape).data(), shape, itemsize(a.dtype()));
+  Array out = a.is_abstract() ? detail::abstract(a.dtype(), shape, a.weak_type())
+                              : detail::empty(a.dtype(), shape, a.weak_type());
+  if (!a.is_abstract())
+    detail::copy_strided(a.raw_data(), src_strides.data(), detail::mutable_raw(out),
+                         detail::row_major_strides(shape).data(), shape, itemsize(a.dtype()));
   if (detail::any_traced(a))
     out = detail::record("broadcast_to", out, {a},
                          [](const Array& g, const std::vector<Array>& in, const Array&) {
@@ -291,7 +296,8 @@ Array concatenate(const std::vector<Array>& arrays, int axis) {
   std::int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= shape[static_cast<std::size_t>(d)];
   for (std::size_t d = static_cast<std::size_t>(ax) + 1; d < shape.size(); ++d) inner *= shape[d];
-  Array out = detail::empty(dtype, shape);
+  const bool shape_only = std::any_of(in.begin(), in.end(), [](const Array& x) { return x.is_abstract(); });
+  Array out = shape_only ? detail::abstract(dtype, shape) : detail::empty(dtype, shape);
   const std::size_t isz = itemsize(dtype);
   std::vector<std::int64_t> offsets;
   std::int64_t offset = 0;
@@ -299,10 +305,11 @@ Array concatenate(const std::vector<Array>& arrays, int axis) {
     const std::int64_t len = x.shape()[static_cast<std::size_t>(ax)];
     const std::int64_t run = len * inner;
     const std::int64_t src_strides[] = {run, 1}, dst_strides[] = {total * inner, 1};
-    detail::copy_strided(x.raw_data(), src_strides,
-                         static_cast<unsigned char*>(detail::mutable_raw(out)) +
-                             offset * inner * static_cast<std::int64_t>(isz),
-                         dst_strides, {outer, run}, isz);
+    if (!shape_only)
+      detail::copy_strided(x.raw_data(), src_strides,
+                           static_cast<unsigned char*>(detail::mutable_raw(out)) +
+                               offset * inner * static_cast<std::int64_t>(isz),
+                           dst_strides, {outer, run}, isz);
     offsets.push_back(offset);
     offset += len;
   }
@@ -504,6 +511,7 @@ Array pad_transpose(const Array& g, const Shape& shape, const Widths& w, PadMode
   const Shape& padded = g.shape();
   const Shape strides = detail::row_major_strides(padded);
   const std::size_t isz = itemsize(g.dtype());
+  if (g.is_abstract()) return detail::abstract(g.dtype(), shape);
   Array work = detail::empty(g.dtype(), padded);
   std::memcpy(detail::mutable_raw(work), g.raw_data(), g.nbytes());
   auto* base = static_cast<unsigned char*>(detail::mutable_raw(work));
@@ -563,6 +571,8 @@ Array pad(const Array& a, const std::vector<std::pair<std::int64_t, std::int64_t
   for (std::size_t d = 0; d < n; ++d) shape[d] += w[d].first + w[d].second;
   const Shape strides = detail::row_major_strides(shape);
   const std::size_t isz = itemsize(a.dtype());
+  // Shape-only: no derivative is recorded; a gradient through it is a shape-only zeros_like.
+  if (a.is_abstract()) return detail::abstract(a.dtype(), shape, a.weak_type());
   Array out = detail::empty(a.dtype(), shape, a.weak_type());
   auto* base = static_cast<unsigned char*>(detail::mutable_raw(out));
   std::int64_t interior = 0;

@@ -39,7 +39,8 @@ namespace detail {
 struct Frame;
 /// {"params": key} after checking that `key` is a key (InvalidRngError otherwise).
 Rngs rngs_from_key(const Array& key);
-std::shared_ptr<Frame> make_init_frame(const Rngs& rngs, bool tabulate = false);
+std::shared_ptr<Frame> make_init_frame(const Rngs& rngs, bool tabulate = false,
+                                       bool shape_only = false);
 std::shared_ptr<Frame> make_apply_frame(const Variables& variables, const ApplyOptions& options);
 /// Every collection the frame holds (the result of init).
 Variables frame_variables(const Frame& frame);
@@ -82,6 +83,24 @@ Variables init(const M& module, const Rngs& rngs, Args&&... args) {
 template <class M, class... Args>
 Variables init(const M& module, const Array& key, Args&&... args) {
   return init(module, detail::rngs_from_key(key), std::forward<Args>(args)...);
+}
+
+/// Shape-only init, as `jax.eval_shape(model.init, ...)`: the Variables tree `init` would build,
+/// with the same paths, shapes and dtypes, but every leaf a shape-only array (`abstract_array`):
+/// no initializer runs, no parameter memory is allocated, and the module's arithmetic is skipped
+/// (ops on shape-only operands only compute result shapes). The inputs may be shape-only arrays
+/// (`abstract_array({batch, 784})`) or real ones. Random samplers still run on their (real)
+/// keys, e.g. a Dropout mask during init. Use it to size a large model, or to restore a
+/// checkpoint into the right structure without initializing first.
+template <class M, class... Args>
+Variables init_shapes(const M& module, const Rngs& rngs, Args&&... args) {
+  auto frame = detail::make_init_frame(rngs, /*tabulate=*/false, /*shape_only=*/true);
+  detail::run_root(frame, module, std::forward<Args>(args)...);
+  return detail::frame_variables(*frame);
+}
+template <class M, class... Args>
+Variables init_shapes(const M& module, const Array& key, Args&&... args) {
+  return init_shapes(module, detail::rngs_from_key(key), std::forward<Args>(args)...);
 }
 
 /// Runs `module` on `variables`: `{output, updated}` (see the file comment). The options come
