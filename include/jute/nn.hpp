@@ -7,4 +7,5 @@
 #include "jute/nn/initializers.hpp"
 #include "jute/nn/losses.hpp"
 #include "jute/nn/module.hpp"
+#include "jute/nn/normalization.hpp"
 #include "jute/nn/scope.hpp"
