@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jute/nn/activations.hpp"
+#include "jute/nn/attention.hpp"
 #include "jute/nn/errors.hpp"
 #include "jute/nn/initializers.hpp"
 #include "jute/nn/losses.hpp"
