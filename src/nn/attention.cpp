@@ -16,12 +16,6 @@ namespace jute::nn {
 
 namespace {
 
-std::string shape_text(const Shape& s) {
-  std::string out = "(";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
-
 std::int64_t product(const Shape& s) {
   return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
 }
@@ -45,8 +39,8 @@ Array heads_first(const Array& x, bool length_last) {
 
 void check_qkv(const Array& query, const Array& key, const Array* value, const char* op) {
   auto fail = [&](const std::string& what) {
-    std::string shapes = "query " + shape_text(query.shape()) + ", key " + shape_text(key.shape());
-    if (value) shapes += ", value " + shape_text(value->shape());
+    std::string shapes = "query " + jute::detail::shape_str(query.shape()) + ", key " + jute::detail::shape_str(key.shape());
+    if (value) shapes += ", value " + jute::detail::shape_str(value->shape());
     throw ShapeError(std::string("[") + op + "] " + what + "; got " + shapes + ".");
   };
   if (query.ndim() < 3 || query.ndim() != key.ndim())
@@ -169,8 +163,8 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
   if (inputs_q.ndim() < 2 || inputs_k.ndim() != inputs_q.ndim() ||
       inputs_v.ndim() != inputs_q.ndim())
     throw ShapeError(std::string("[") + op + "] The inputs must be (batch..., length, features) " +
-                     "of one rank, got " + shape_text(inputs_q.shape()) + ", " +
-                     shape_text(inputs_k.shape()) + " and " + shape_text(inputs_v.shape()) +
+                     "of one rank, got " + jute::detail::shape_str(inputs_q.shape()) + ", " +
+                     jute::detail::shape_str(inputs_k.shape()) + " and " + jute::detail::shape_str(inputs_v.shape()) +
                      " in \"" + s.path_text() + "\".");
   const std::int64_t features = out_features.value_or(inputs_q.shape(-1));
   const std::int64_t qkv = qkv_features.value_or(inputs_q.shape(-1));
@@ -233,7 +227,7 @@ Array combine_masks(const std::vector<Array>& masks, DType dtype) {
     const Array b = m.dtype() == bool_ ? m : m != 0;
     if (out.valid() && out.ndim() != b.ndim())
       throw ValueError("[combine_masks] The masks must have the same rank, got " +
-                       shape_text(out.shape()) + " and " + shape_text(m.shape()) + ".");
+                       jute::detail::shape_str(out.shape()) + " and " + jute::detail::shape_str(m.shape()) + ".");
     out = out.valid() ? logical_and(out, b) : b;
   }
   return out.valid() ? out.astype(dtype) : out;

@@ -14,12 +14,6 @@ namespace jute::nn {
 
 namespace {
 
-std::string shape_text(const Shape& s) {
-  std::string out = "(";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
-
 void require_float(const Array& a, const char* op, const char* what) {
   if (!is_floating(a.dtype()))
     throw DtypeError(std::string("[") + op + "] The " + what + " must be float32 or float64, got " +
@@ -36,8 +30,8 @@ void require_same_shape(const Array& a, const Array& b, const char* op, const ch
                         const char* what_b) {
   if (a.shape() != b.shape())
     throw ShapeError(std::string("[") + op + "] The " + what_b + " must have the shape of the " +
-                     what_a + ", got " + what_a + " " + shape_text(a.shape()) + " and " + what_b +
-                     " " + shape_text(b.shape()) + "; no broadcasting is done.");
+                     what_a + ", got " + what_a + " " + jute::detail::shape_str(a.shape()) + " and " + what_b +
+                     " " + jute::detail::shape_str(b.shape()) + "; no broadcasting is done.");
 }
 
 /// Integer labels with shape logits.shape[:-1].
@@ -50,8 +44,8 @@ void require_integer_labels(const Array& logits, const Array& labels, const char
   const Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
   if (labels.shape() != row_shape)
     throw ShapeError(std::string("[") + op + "] The labels must have the shape of the logits " +
-                     "without the last (class) axis, " + shape_text(row_shape) + ", got logits " +
-                     shape_text(logits.shape()) + " and labels " + shape_text(labels.shape()) + ".");
+                     "without the last (class) axis, " + jute::detail::shape_str(row_shape) + ", got logits " +
+                     jute::detail::shape_str(logits.shape()) + " and labels " + jute::detail::shape_str(labels.shape()) + ".");
 }
 
 Array difference(const Array& predictions, const Array& targets, const char* op) {

@@ -82,12 +82,6 @@ std::vector<int> all_but(const std::vector<int>& axes, int ndim) {
   return out;
 }
 
-std::string shape_text(const Shape& s) {
-  std::string out = "(";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
-
 }  // namespace
 
 Array BatchNorm::operator()(Scope& s, const Array& x,
@@ -143,7 +137,7 @@ Array GroupNorm::operator()(Scope& s, const Array& x) const {
         "num_groups = std::nullopt (its default is 32).");
   if (x.ndim() < 2)
     throw ShapeError("[GroupNorm] The input must be (batch, ..., channels), got shape " +
-                     shape_text(x.shape()) + ".");
+                     jute::detail::shape_str(x.shape()) + ".");
   const std::int64_t channels = x.shape(-1);
   std::int64_t groups = 0;
   if (group_size) {
@@ -158,7 +152,7 @@ Array GroupNorm::operator()(Scope& s, const Array& x) const {
   if (groups <= 0 || channels % groups != 0)
     throw ValueError("[GroupNorm] The number of groups " + std::to_string(groups) +
                      " must be positive and divide the number of channels " +
-                     std::to_string(channels) + " of input " + shape_text(x.shape()) + ".");
+                     std::to_string(channels) + " of input " + jute::detail::shape_str(x.shape()) + ".");
   const int nd = x.ndim();
   // Statistics over the spatial axes and the channels of each group, broadcast back per channel.
   Shape group_shape(x.shape().begin(), x.shape().end() - 1);

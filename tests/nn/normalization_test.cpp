@@ -12,6 +12,7 @@
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
 #include "jute/testing/check_grads.hpp"
+#include "ops/op_checks.hpp"
 
 using namespace jute;
 namespace nn = jute::nn;
@@ -27,14 +28,7 @@ struct Wrap {
   Array operator()(nn::Scope& s, const Array& x) const { return s.child(layer, x); }
 };
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using jute_test::message_of;
 
 /// check_grads over the input and every param of `model`, with the other collections fixed.
 template <class M>
