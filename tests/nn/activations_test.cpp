@@ -1,6 +1,7 @@
 // jax.nn activations: values against float64 references (computed from the definitions with
 // Python's math module), derivative conventions at the kinks, no overflow, and check_grads.
 #include <doctest/doctest.h>
+#include <rapidcheck.h>
 
 #include <cmath>
 #include <functional>
@@ -173,5 +174,40 @@ TEST_SUITE("nn.activations") {
     CHECK_NOTHROW(testing::check_grads([](const Array& v) { return nn::softmax(v, 0); }, m2, 2));
     CHECK_NOTHROW(
         testing::check_grads([](const Array& v) { return nn::standardize(v, 0); }, m2, 2));
+  }
+}
+
+namespace {
+/// A float64 (rows, cols) Array with entries in [−50, 50] (quarter steps).
+Array gen_matrix() {
+  const auto rows = *rc::gen::inRange<std::int64_t>(1, 4);
+  const auto cols = *rc::gen::inRange<std::int64_t>(1, 6);
+  const auto ints = *rc::gen::container<std::vector<int>>(static_cast<std::size_t>(rows * cols),
+                                                          rc::gen::inRange(-200, 201));
+  std::vector<double> v(ints.begin(), ints.end());
+  for (double& e : v) e /= 4.0;
+  return Array::from_vector(v, {rows, cols}, float64);
+}
+}  // namespace
+
+TEST_SUITE("nn.activations") {
+  TEST_CASE("nn.activations: properties of softmax, log_softmax, softplus and standardize") {
+    CHECK(rc::check("softmax rows sum to 1 and do not change under a shift", [] {
+      const Array x = gen_matrix();
+      const Array p = nn::softmax(x);
+      RC_ASSERT(allclose(sum(p, -1), ones({x.shape(0)}, float64), 1e-12, 0));
+      RC_ASSERT(allclose(nn::softmax(x + 123.0), p, 1e-9, 1e-15));
+      RC_ASSERT(allclose(nn::log_softmax(x), log(p), 1e-9, 1e-9));
+    }));
+    CHECK(rc::check("softplus(x) − softplus(−x) = x and softplus' = sigmoid", [] {
+      const Array x = gen_matrix();
+      RC_ASSERT(allclose(nn::softplus(x) - nn::softplus(-x), x, 1e-12, 1e-12));
+      const Array g = grad([](const Array& v) { return sum(nn::softplus(v)); })(x);
+      RC_ASSERT(allclose(g, nn::sigmoid(x), 1e-12, 1e-15));
+    }));
+    CHECK(rc::check("standardized rows have mean 0", [] {
+      const Array x = gen_matrix();
+      RC_ASSERT(allclose(mean(nn::standardize(x), -1), zeros({x.shape(0)}, float64), 0, 1e-9));
+    }));
   }
 }

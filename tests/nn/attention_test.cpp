@@ -244,3 +244,19 @@ TEST_SUITE("nn.attention") {
         Tree{{"x", x}, {"params", vars.collection("params")}}, 2));
   }
 }
+
+TEST_SUITE("nn.attention") {
+  TEST_CASE("nn.attention: init_shapes gives init's tree") {
+    const nn::MultiHeadDotProductAttention mha{.num_heads = 4, .qkv_features = 32,
+                                               .out_features = 8};
+    const Array x = abstract_array({2, 10, 16});
+    const Variables shapes = nn::init_shapes(mha, jr::key(0), x);
+    const Variables real = nn::init(mha, jr::key(0), ones({2, 10, 16}));
+    CHECK(shapes.keys() == real.keys());
+    for (const auto& [path, leaf] : flatten(real)) {
+      INFO(path);
+      CHECK(shapes.get(path).shape() == leaf.shape());
+      CHECK(shapes.get(path).dtype() == leaf.dtype());
+    }
+  }
+}

@@ -1,6 +1,7 @@
 // Optax losses: every loss vector of the Optax test suite (spec optax.md §5a), their float64
 // values, shape and dtype errors, and check_grads.
 #include <doctest/doctest.h>
+#include <rapidcheck.h>
 
 #include <cmath>
 #include <limits>
@@ -166,5 +167,29 @@ TEST_SUITE("nn.losses") {
     })(logits);
     const Array p = exp(logits - logsumexp(logits, -1, true));
     CHECK(allclose(g, p - one_hot(Array({2, 0}), 3, float64), 1e-14, 1e-15));
+  }
+}
+
+TEST_SUITE("nn.losses") {
+  TEST_CASE("nn.losses: properties: integer and one-hot cross-entropy agree, losses are >= 0") {
+    CHECK(rc::check("integer labels equal their one-hot labels", [] {
+      const auto rows = *rc::gen::inRange<std::int64_t>(1, 5);
+      const auto classes = *rc::gen::inRange<std::int64_t>(1, 7);
+      const auto ints = *rc::gen::container<std::vector<int>>(
+          static_cast<std::size_t>(rows * classes), rc::gen::inRange(-300, 301));
+      std::vector<double> v(ints.begin(), ints.end());
+      for (double& e : v) e /= 10.0;
+      const Array logits = Array::from_vector(v, {rows, classes}, float64);
+      const auto labels = *rc::gen::container<std::vector<int>>(
+          static_cast<std::size_t>(rows), rc::gen::inRange(0, static_cast<int>(classes)));
+      const Array lab = Array::from_vector(labels, {rows});
+      const Array ce = nn::softmax_cross_entropy_with_integer_labels(logits, lab);
+      RC_ASSERT(allclose(ce, nn::softmax_cross_entropy(logits, one_hot(lab, classes, float64)),
+                         1e-12, 1e-12));
+      RC_ASSERT(all(ce >= 0.0).item<bool>());
+      RC_ASSERT(all(nn::huber_loss(logits, logits * 0.5) >= 0.0).item<bool>());
+      RC_ASSERT(allclose(nn::huber_loss(logits * 1e-3, zeros_like(logits)),
+                         nn::l2_loss(logits * 1e-3, zeros_like(logits)), 1e-12, 1e-15));
+    }));
   }
 }

@@ -222,3 +222,19 @@ TEST_SUITE("nn.normalization") {
     check_layer_grads(gn, nn::init(gn, jr::key(0), xg), xg);
   }
 }
+
+TEST_SUITE("nn.normalization") {
+  TEST_CASE("nn.normalization: init_shapes gives init's tree for every layer") {
+    const Array x = abstract_array({2, 4, 4, 32});
+    const Variables bn = nn::init_shapes(Wrap<nn::BatchNorm>{{.use_running_average = false}},
+                                         jr::key(0), x);
+    CHECK(bn.get("batch_stats/BatchNorm_0/var").shape() == Shape{32});
+    CHECK(bn.get("params/BatchNorm_0/scale").is_abstract());
+    for (const Variables& v : {nn::init_shapes(nn::LayerNorm{}, jr::key(0), x),
+                               nn::init_shapes(nn::GroupNorm{}, jr::key(0), x)}) {
+      CHECK(v.get("params/scale").shape() == Shape{32});
+      CHECK(v.get("params/bias").shape() == Shape{32});
+    }
+    CHECK(nn::init_shapes(nn::RMSNorm{}, jr::key(0), x).get("params/scale").shape() == Shape{32});
+  }
+}
