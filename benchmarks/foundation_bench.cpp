@@ -30,10 +30,16 @@ using Clock = std::chrono::steady_clock;
 
 /// Times two alternatives inside one benchmark loop and reports their ratio.
 class PairedTimer {
-public:
-  template <class F> void time_jute(F &&f) { jute_s_ += time(f); }
-  template <class F> void time_reference(F &&f) { ref_s_ += time(f); }
-  void report(benchmark::State &state) const {
+ public:
+  template <class F>
+  void time_jute(F&& f) {
+    jute_s_ += time(f);
+  }
+  template <class F>
+  void time_reference(F&& f) {
+    ref_s_ += time(f);
+  }
+  void report(benchmark::State& state) const {
     const auto avg = benchmark::Counter::kAvgIterations;
     state.counters["jute_ms"] = benchmark::Counter(jute_s_ * 1e3, avg);
     state.counters["ref_ms"] = benchmark::Counter(ref_s_ * 1e3, avg);
@@ -41,8 +47,9 @@ public:
   }
   double jute_seconds() const { return jute_s_; }
 
-private:
-  template <class F> static double time(F &f) {
+ private:
+  template <class F>
+  static double time(F& f) {
     const auto t0 = Clock::now();
     f();
     return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -53,7 +60,7 @@ private:
 /// Deterministic values in [-1, 1) (a fixed linear congruential sequence).
 std::vector<float> values(std::int64_t n, std::uint32_t seed) {
   std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto &e : v) {
+  for (auto& e : v) {
     seed = seed * 1664525u + 1013904223u;
     e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
   }
@@ -66,11 +73,9 @@ std::vector<float> values(std::int64_t n, std::uint32_t seed) {
 constexpr int kBatch = 128, kIn = 784, kHidden = 512, kOut = 10;
 
 /// C (m×n) = op(A) · op(B), row-major, into preallocated C.
-void sgemm(bool ta, bool tb, int m, int n, int k, const float *a,
-           const float *b, float *c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-              tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, ta ? m : k, b,
-              tb ? k : n, 0.0f, c, n);
+void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
 }
 
 /// The step's operands (input, weights, output cotangent) as vectors and as
@@ -78,8 +83,7 @@ void sgemm(bool ta, bool tb, int m, int n, int k, const float *a,
 /// allocated once.
 struct MlpStep {
   std::vector<float> x = values(kBatch * kIn, 1), w1 = values(kIn * kHidden, 2),
-                     w2 = values(kHidden * kHidden, 3),
-                     w3 = values(kHidden * kOut, 4),
+                     w2 = values(kHidden * kHidden, 3), w3 = values(kHidden * kOut, 4),
                      g3 = values(kBatch * kOut, 5);
   jute::Array X = array(x, kBatch, kIn), W1 = array(w1, kIn, kHidden),
               W2 = array(w2, kHidden, kHidden), W3 = array(w3, kHidden, kOut),
@@ -89,31 +93,28 @@ struct MlpStep {
                      dh1 = buffer(kBatch, kHidden), dw3 = buffer(kHidden, kOut),
                      dw2 = buffer(kHidden, kHidden), dw1 = buffer(kIn, kHidden);
 
-  static jute::Array array(const std::vector<float> &v, std::int64_t r,
-                           std::int64_t c) {
+  static jute::Array array(const std::vector<float>& v, std::int64_t r, std::int64_t c) {
     return jute::Array::from_vector(v, {r, c});
   }
-  static std::vector<float> buffer(int r, int c) {
-    return std::vector<float>(r * c);
-  }
+  static std::vector<float> buffer(int r, int c) { return std::vector<float>(r * c); }
 
   /// y = ((x W1) W2) W3 and the backward pass for the weights (none for the
   /// input x).
   void reference() {
     const int B = kBatch, I = kIn, H = kHidden, O = kOut;
-    sgemm(false, false, B, H, I, x.data(), w1.data(), h1.data());  // h1 = x W1
-    sgemm(false, false, B, H, H, h1.data(), w2.data(), h2.data()); // h2 = h1 W2
-    sgemm(false, false, B, O, H, h2.data(), w3.data(), y.data());  // y = h2 W3
+    sgemm(false, false, B, H, I, x.data(), w1.data(), h1.data());   // h1 = x W1
+    sgemm(false, false, B, H, H, h1.data(), w2.data(), h2.data());  // h2 = h1 W2
+    sgemm(false, false, B, O, H, h2.data(), w3.data(), y.data());   // y = h2 W3
     sgemm(true, false, H, O, B, h2.data(), g3.data(),
-          dw3.data()); // dW3 = h2ᵀ g3
+          dw3.data());  // dW3 = h2ᵀ g3
     sgemm(false, true, B, H, O, g3.data(), w3.data(),
-          dh2.data()); // dh2 = g3 W3ᵀ
+          dh2.data());  // dh2 = g3 W3ᵀ
     sgemm(true, false, H, H, B, h1.data(), dh2.data(),
-          dw2.data()); // dW2 = h1ᵀ dh2
+          dw2.data());  // dW2 = h1ᵀ dh2
     sgemm(false, true, B, H, H, dh2.data(), w2.data(),
-          dh1.data()); // dh1 = dh2 W2ᵀ
+          dh1.data());  // dh1 = dh2 W2ᵀ
     sgemm(true, false, I, H, B, x.data(), dh1.data(),
-          dw1.data()); // dW1 = xᵀ dh1
+          dw1.data());  // dW1 = xᵀ dh1
     benchmark::ClobberMemory();
   }
 
@@ -128,9 +129,9 @@ struct MlpStep {
 /// The step as a training loop runs it: the forward pass through jute::matmul
 /// inside jute::vjp over the weights, then the backward pass (the recorded
 /// rules run the transposed GEMMs).
-void mlp_gemms_vjp(benchmark::State &state) {
+void mlp_gemms_vjp(benchmark::State& state) {
   MlpStep step;
-  const jute::ArraysFn forward = [&](const std::vector<jute::Array> &w) {
+  const jute::ArraysFn forward = [&](const std::vector<jute::Array>& w) {
     return jute::matmul(jute::matmul(jute::matmul(step.X, w[0]), w[1]), w[2]);
   };
   PairedTimer timer;
@@ -139,21 +140,19 @@ void mlp_gemms_vjp(benchmark::State &state) {
       auto [y, backward] = jute::vjp(forward, {step.W1, step.W2, step.W3});
       const std::vector<jute::Array> grads = backward(step.G3);
       benchmark::DoNotOptimize(y.raw_data());
-      for (const auto &g : grads)
-        benchmark::DoNotOptimize(g.raw_data());
+      for (const auto& g : grads) benchmark::DoNotOptimize(g.raw_data());
     });
     timer.time_reference([&] { step.reference(); });
   }
   timer.report(state);
   state.counters["jute_GFLOPs"] = benchmark::Counter(
-      MlpStep::flops() * static_cast<double>(state.iterations()) * 1e-9 /
-      timer.jute_seconds());
+      MlpStep::flops() * static_cast<double>(state.iterations()) * 1e-9 / timer.jute_seconds());
 }
 BENCHMARK(mlp_gemms_vjp)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// The same 8 GEMMs written out with public ops: matmul, with transpose for the
 /// transposed operands (each transpose is materialized before its GEMM).
-void mlp_gemms_ops(benchmark::State &state) {
+void mlp_gemms_ops(benchmark::State& state) {
   MlpStep step;
   PairedTimer timer;
   for (auto _ : state) {
@@ -167,8 +166,7 @@ void mlp_gemms_ops(benchmark::State &state) {
       const jute::Array dW2 = matmul(transpose(H1), dH2);
       const jute::Array dH1 = matmul(dH2, transpose(step.W2));
       const jute::Array dW1 = matmul(transpose(step.X), dH1);
-      for (const auto *a : {&Y, &dW3, &dW2, &dW1})
-        benchmark::DoNotOptimize(a->raw_data());
+      for (const auto* a : {&Y, &dW3, &dW2, &dW1}) benchmark::DoNotOptimize(a->raw_data());
     });
     timer.time_reference([&] { step.reference(); });
   }
@@ -179,9 +177,9 @@ BENCHMARK(mlp_gemms_ops)->Unit(benchmark::kMillisecond)->UseRealTime();
 // ---- an elementwise chain
 // ------------------------------------------------------------------------
 
-constexpr std::int64_t kElements = std::int64_t{4} << 20; // 4M floats, 16 MB
+constexpr std::int64_t kElements = std::int64_t{4} << 20;  // 4M floats, 16 MB
 
-void relu_affine(benchmark::State &state) {
+void relu_affine(benchmark::State& state) {
   const std::vector<float> x = values(kElements, 11);
   const jute::Array X = jute::Array::from_vector(x, {kElements});
   std::vector<float> out(x.size());
@@ -193,8 +191,7 @@ void relu_affine(benchmark::State &state) {
       benchmark::DoNotOptimize(y.raw_data());
     });
     timer.time_reference([&] {
-      for (std::size_t i = 0; i < x.size(); ++i)
-        out[i] = std::max(x[i] * 2.0f + 1.0f, 0.0f);
+      for (std::size_t i = 0; i < x.size(); ++i) out[i] = std::max(x[i] * 2.0f + 1.0f, 0.0f);
       benchmark::DoNotOptimize(out.data());
       benchmark::ClobberMemory();
     });
@@ -213,21 +210,16 @@ long minor_faults() {
 }
 
 /// One cycle: allocate a 16 MB Array (written in full by zeros) and drop it.
-void alloc_16mb(benchmark::State &state) {
-  benchmark::DoNotOptimize(
-      jute::zeros({kElements}).raw_data()); // the first: may fault
+void alloc_16mb(benchmark::State& state) {
+  benchmark::DoNotOptimize(jute::zeros({kElements}).raw_data());  // the first: may fault
   const long before = minor_faults();
   for (auto _ : state) {
     const jute::Array a = jute::zeros({kElements});
     benchmark::DoNotOptimize(a.raw_data());
   }
-  state.counters["faults_after_first"] =
-      static_cast<double>(minor_faults() - before);
+  state.counters["faults_after_first"] = static_cast<double>(minor_faults() - before);
   state.SetBytesProcessed(state.iterations() * kElements * 4);
 }
-BENCHMARK(alloc_16mb)
-    ->Iterations(1000)
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+BENCHMARK(alloc_16mb)->Iterations(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-} // namespace
+}  // namespace

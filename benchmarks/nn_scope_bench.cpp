@@ -46,8 +46,9 @@ void BM_apply_wide(benchmark::State& state) {
   const jute::Variables vars = jute::nn::init(model, jute::random::key(0), x);
   for (auto _ : state) benchmark::DoNotOptimize(jute::nn::apply(model, vars, x).output);
   const double accesses = 3.0 * static_cast<double>(state.range(0));  // 2 params + 1 child call
-  state.counters["per_access"] = benchmark::Counter(accesses * static_cast<double>(state.iterations()),
-                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_access"] =
+      benchmark::Counter(accesses * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_apply_wide)->Arg(10)->Arg(100)->Arg(1000);
 
@@ -57,8 +58,9 @@ void BM_apply_deep(benchmark::State& state) {
   const jute::Variables vars = jute::nn::init(model, jute::random::key(0), x);
   for (auto _ : state) benchmark::DoNotOptimize(jute::nn::apply(model, vars, x).output);
   const double accesses = 2.0 + static_cast<double>(state.range(0)) + 1.0;
-  state.counters["per_access"] = benchmark::Counter(accesses * static_cast<double>(state.iterations()),
-                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_access"] =
+      benchmark::Counter(accesses * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_apply_deep)->Arg(4)->Arg(16);
 
@@ -67,8 +69,9 @@ void BM_init_wide(benchmark::State& state) {
   const jute::Array x = jute::ones({1});
   for (auto _ : state) benchmark::DoNotOptimize(jute::nn::init(model, jute::random::key(0), x));
   const double accesses = 3.0 * static_cast<double>(state.range(0));
-  state.counters["per_access"] = benchmark::Counter(accesses * static_cast<double>(state.iterations()),
-                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_access"] =
+      benchmark::Counter(accesses * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_init_wide)->Arg(100);
 

@@ -63,8 +63,10 @@ class Array {
         DType dtype = default_dtype<T>())
       : Array(from_nested_list(v, dtype)) {}
   template <class T>
-  Array(std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<T>>>> v,
-        DType dtype = default_dtype<T>())
+  Array(
+      std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<T>>>>
+          v,
+      DType dtype = default_dtype<T>())
       : Array(from_nested_list(v, dtype)) {}
 
   /// Copies `values` (row-major) into a new Array of `shape`; `values.size()` must equal the
@@ -137,11 +139,16 @@ class Array {
 
   template <class T>
   static constexpr DType default_dtype() {
-    if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) return DType::Float32;
-    else if constexpr (std::is_same_v<T, bool>) return DType::Bool;
-    else if constexpr (std::is_same_v<T, std::uint8_t>) return DType::UInt8;
-    else if constexpr (std::is_same_v<T, unsigned int> || std::is_same_v<T, std::uint32_t>) return DType::UInt32;
-    else return DType::Int32;
+    if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>)
+      return DType::Float32;
+    else if constexpr (std::is_same_v<T, bool>)
+      return DType::Bool;
+    else if constexpr (std::is_same_v<T, std::uint8_t>)
+      return DType::UInt8;
+    else if constexpr (std::is_same_v<T, unsigned int> || std::is_same_v<T, std::uint32_t>)
+      return DType::UInt32;
+    else
+      return DType::Int32;
   }
 
  private:
@@ -154,11 +161,15 @@ class Array {
   }
   template <class L>
   static void collect(const L& list, std::vector<double>& out, Shape& shape, std::size_t depth) {
-    if (shape.size() <= depth) shape.push_back(static_cast<std::int64_t>(list.size()));
-    else if (shape[depth] != static_cast<std::int64_t>(list.size())) ragged_error();
+    if (shape.size() <= depth)
+      shape.push_back(static_cast<std::int64_t>(list.size()));
+    else if (shape[depth] != static_cast<std::int64_t>(list.size()))
+      ragged_error();
     for (const auto& e : list) {
-      if constexpr (std::is_arithmetic_v<std::decay_t<decltype(e)>>) out.push_back(static_cast<double>(e));
-      else collect(e, out, shape, depth + 1);
+      if constexpr (std::is_arithmetic_v<std::decay_t<decltype(e)>>)
+        out.push_back(static_cast<double>(e));
+      else
+        collect(e, out, shape, depth + 1);
     }
   }
   template <class L>
@@ -176,8 +187,10 @@ class Array {
   std::int64_t element_int(std::int64_t flat) const;
   template <class T>
   auto element_as(std::int64_t flat) const {
-    if constexpr (std::is_floating_point_v<T>) return element_double(flat);
-    else return element_int(flat);
+    if constexpr (std::is_floating_point_v<T>)
+      return element_double(flat);
+    else
+      return element_int(flat);
   }
   template <class T>
   auto item_as_double_or_int() const {
@@ -191,7 +204,8 @@ class Array {
 template <class T>
 std::vector<T> Array::to_vector() const {
   std::vector<T> out(static_cast<std::size_t>(size()));
-  for (std::int64_t i = 0; i < size(); ++i) out[static_cast<std::size_t>(i)] = static_cast<T>(element_as<T>(i));
+  for (std::int64_t i = 0; i < size(); ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<T>(element_as<T>(i));
   return out;
 }
 

@@ -21,11 +21,14 @@ inline constexpr DType float64 = DType::Float64;
 constexpr std::size_t itemsize(DType t) {
   switch (t) {
     case DType::Bool:
-    case DType::UInt8: return 1;
+    case DType::UInt8:
+      return 1;
     case DType::Int32:
     case DType::UInt32:
-    case DType::Float32: return 4;
-    case DType::Float64: return 8;
+    case DType::Float32:
+      return 4;
+    case DType::Float64:
+      return 8;
   }
   return 0;
 }
@@ -58,23 +61,47 @@ DType promote_weak(DType strong, DType weak);
 /// The DType corresponding to a C++ element type.
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
-template <> constexpr DType dtype_of<std::uint8_t>() { return DType::UInt8; }
-template <> constexpr DType dtype_of<std::int32_t>() { return DType::Int32; }
-template <> constexpr DType dtype_of<std::uint32_t>() { return DType::UInt32; }
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<double>() { return DType::Float64; }
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::Bool;
+}
+template <>
+constexpr DType dtype_of<std::uint8_t>() {
+  return DType::UInt8;
+}
+template <>
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::Int32;
+}
+template <>
+constexpr DType dtype_of<std::uint32_t>() {
+  return DType::UInt32;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::Float64;
+}
 
 /// Calls `f(T{})` with T the C++ type of `t` (bool, uint8_t, int32_t, uint32_t, float, double).
 template <class F>
 decltype(auto) visit_dtype(DType t, F&& f) {
   switch (t) {
-    case DType::Bool: return f(bool{});
-    case DType::UInt8: return f(std::uint8_t{});
-    case DType::Int32: return f(std::int32_t{});
-    case DType::UInt32: return f(std::uint32_t{});
-    case DType::Float32: return f(float{});
-    case DType::Float64: break;
+    case DType::Bool:
+      return f(bool{});
+    case DType::UInt8:
+      return f(std::uint8_t{});
+    case DType::Int32:
+      return f(std::int32_t{});
+    case DType::UInt32:
+      return f(std::uint32_t{});
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      break;
   }
   return f(double{});
 }

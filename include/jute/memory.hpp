@@ -11,10 +11,10 @@
 namespace jute::memory {
 
 struct CacheStats {
-  std::size_t cached_bytes = 0;   // held in the cache, ready for reuse
-  std::size_t live_bytes = 0;     // handed out to live buffers
-  std::size_t hits = 0;           // requests served from the cache
-  std::size_t misses = 0;         // requests that went to the system allocator
+  std::size_t cached_bytes = 0;  // held in the cache, ready for reuse
+  std::size_t live_bytes = 0;    // handed out to live buffers
+  std::size_t hits = 0;          // requests served from the cache
+  std::size_t misses = 0;        // requests that went to the system allocator
 };
 
 CacheStats cache_stats();

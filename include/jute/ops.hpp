@@ -121,7 +121,7 @@ Array all(const Array& a, const Axes& axes = {}, bool keepdims = false);
 /// operands use a plain loop (wrapping on overflow; bool is "or of ands").
 Array matmul(const Array& a, const Array& b);
 
-// ---- shape ---------------------------------------------------------------------------------------
+// ---- shape --------------------------------------------------------------------------------------
 
 /// A new shape with the same number of elements; one dimension may be -1. No copy.
 Array reshape(const Array& a, const Shape& shape);
@@ -171,8 +171,8 @@ Array pad(const Array& a, const std::vector<std::pair<std::int64_t, std::int64_t
 class Padding {
  public:
   enum class Kind { Same, Valid, Explicit };
-  Padding(const char* name);                                             // NOLINT
-  Padding(const std::string& name);                                      // NOLINT
+  Padding(const char* name);                                                  // NOLINT
+  Padding(const std::string& name);                                           // NOLINT
   Padding(std::vector<std::pair<std::int64_t, std::int64_t>> explicit_pads);  // NOLINT
   static Padding same() { return Padding("SAME"); }
   static Padding valid() { return Padding("VALID"); }
@@ -210,7 +210,7 @@ bool array_equal(const Array& a, const Array& b, bool equal_nan = false);
 bool allclose(const Array& a, const Array& b, double rtol = 1e-5, double atol = 1e-8,
               bool equal_nan = false);
 
-// ---- operators ------------------------------------------------------------------------------------
+// ---- operators ----------------------------------------------------------------------------------
 
 inline Array operator+(Array a, Array b) { return add(std::move(a), std::move(b)); }
 inline Array operator-(Array a, Array b) { return subtract(std::move(a), std::move(b)); }

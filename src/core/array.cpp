@@ -46,7 +46,8 @@ Array abstract(DType dtype, const Shape& shape, bool weak) {
 
 bool can_reuse(const Array& a) {
   const auto& impl = a.impl();
-  return impl && impl->buffer && impl.use_count() == 1 && impl->buffer.use_count() == 1 && !impl->node;
+  return impl && impl->buffer && impl.use_count() == 1 && impl->buffer.use_count() == 1 &&
+         !impl->node;
 }
 
 Array with_shape(const Array& a, const Shape& shape) {
@@ -77,8 +78,10 @@ namespace {
 template <class To, class From>
 void convert_loop(const From* src, To* dst, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<To, bool>) dst[i] = src[i] != From(0);
-    else dst[i] = static_cast<To>(src[i]);
+    if constexpr (std::is_same_v<To, bool>)
+      dst[i] = src[i] != From(0);
+    else
+      dst[i] = static_cast<To>(src[i]);
   }
 }
 }  // namespace
@@ -107,9 +110,12 @@ Array make_scalar(double v, DType dtype, bool weak) {
 }
 Array make_int_scalar(std::int64_t v, DType dtype, bool weak) {
   Array a = detail::empty(dtype, {}, weak);
-  if (dtype == DType::Int32) *detail::mutable_data<std::int32_t>(a) = static_cast<std::int32_t>(v);
-  else if (dtype == DType::UInt32) *detail::mutable_data<std::uint32_t>(a) = static_cast<std::uint32_t>(v);
-  else return make_scalar(static_cast<double>(v), dtype, weak);
+  if (dtype == DType::Int32)
+    *detail::mutable_data<std::int32_t>(a) = static_cast<std::int32_t>(v);
+  else if (dtype == DType::UInt32)
+    *detail::mutable_data<std::uint32_t>(a) = static_cast<std::uint32_t>(v);
+  else
+    return make_scalar(static_cast<double>(v), dtype, weak);
   return a;
 }
 }  // namespace
@@ -119,7 +125,8 @@ Array::Array(double v) : Array(make_scalar(v, DType::Float32, true)) {}
 Array::Array(int v) : Array(make_int_scalar(v, DType::Int32, true)) {}
 Array::Array(long v) : Array(make_int_scalar(v, DType::Int32, true)) {}
 Array::Array(unsigned int v) : Array(make_int_scalar(v, DType::UInt32, true)) {}
-Array::Array(unsigned long v) : Array(make_int_scalar(static_cast<std::int64_t>(v), DType::UInt32, true)) {}
+Array::Array(unsigned long v)
+    : Array(make_int_scalar(static_cast<std::int64_t>(v), DType::UInt32, true)) {}
 Array::Array(bool v) : Array(make_scalar(v ? 1.0 : 0.0, DType::Bool, false)) {}
 
 Array Array::scalar(double value, DType dtype) { return make_scalar(value, dtype, false); }
@@ -143,14 +150,16 @@ Array Array::from_nested(const std::vector<double>& values, const Shape& shape, 
 }
 
 void Array::ragged_error() {
-  throw ShapeError("[array] Nested initializer lists are ragged; every list at one depth must "
-                   "have the same length.");
+  throw ShapeError(
+      "[array] Nested initializer lists are ragged; every list at one depth must "
+      "have the same length.");
 }
 
 static const detail::ArrayImpl& checked(const std::shared_ptr<const detail::ArrayImpl>& impl) {
   if (!impl)
-    throw ValueError("[array] This Array is null (default-constructed); give it a value before "
-                     "using it.");
+    throw ValueError(
+        "[array] This Array is null (default-constructed); give it a value before "
+        "using it.");
   return *impl;
 }
 
@@ -251,7 +260,8 @@ std::string Array::type_string() const {
 namespace {
 std::string format_element(const Array& a, std::int64_t i) {
   switch (a.dtype()) {
-    case DType::Bool: return static_cast<const bool*>(a.raw_data())[i] ? "True" : "False";
+    case DType::Bool:
+      return static_cast<const bool*>(a.raw_data())[i] ? "True" : "False";
     case DType::Float32:
     case DType::Float64: {
       double v = a.dtype() == DType::Float32
@@ -269,7 +279,8 @@ std::string format_element(const Array& a, std::int64_t i) {
     }
     default:
       return visit_dtype(a.dtype(), [&](auto t) {
-        return std::to_string(static_cast<std::int64_t>(static_cast<const decltype(t)*>(a.raw_data())[i]));
+        return std::to_string(
+            static_cast<std::int64_t>(static_cast<const decltype(t)*>(a.raw_data())[i]));
       });
   }
 }
@@ -302,7 +313,8 @@ std::string Array::to_string() const {
     std::int64_t len = shape()[d];
     for (std::int64_t i = 0; i < len; ++i) {
       if (summarize && len > 2 * edge && i == edge) {
-        os << (d == nd - 1 ? "..., " : "...,\n" + std::string(static_cast<std::size_t>(d + 1), ' '));
+        os << (d == nd - 1 ? "..., "
+                           : "...,\n" + std::string(static_cast<std::size_t>(d + 1), ' '));
         i = len - edge - 1;
         continue;
       }
@@ -313,9 +325,11 @@ std::string Array::to_string() const {
         self(self, d + 1, offset + i * strides[d]);
       }
       if (i + 1 < len) {
-        if (d == nd - 1) os << ", ";
-        else os << "," << std::string(static_cast<std::size_t>(nd - 1 - d), '\n')
-                << std::string(static_cast<std::size_t>(d + 1), ' ');
+        if (d == nd - 1)
+          os << ", ";
+        else
+          os << "," << std::string(static_cast<std::size_t>(nd - 1 - d), '\n')
+             << std::string(static_cast<std::size_t>(d + 1), ' ');
       }
     }
     os << "]";
@@ -333,8 +347,10 @@ Array full(const Shape& shape, double value, DType dtype) {
   visit_dtype(dtype, [&](auto t) {
     using T = decltype(t);
     T v;
-    if constexpr (std::is_same_v<T, bool>) v = value != 0.0;
-    else v = static_cast<T>(value);
+    if constexpr (std::is_same_v<T, bool>)
+      v = value != 0.0;
+    else
+      v = static_cast<T>(value);
     std::fill_n(detail::mutable_data<T>(out), out.size(), v);
   });
   return out;
@@ -349,7 +365,8 @@ Array ones_like(const Array& a) {
   return a.is_abstract() ? detail::abstract(a.dtype(), a.shape()) : ones(a.shape(), a.dtype());
 }
 Array full_like(const Array& a, double value) {
-  return a.is_abstract() ? detail::abstract(a.dtype(), a.shape()) : full(a.shape(), value, a.dtype());
+  return a.is_abstract() ? detail::abstract(a.dtype(), a.shape())
+                         : full(a.shape(), value, a.dtype());
 }
 
 Array arange(std::int64_t stop, DType dtype) { return arange(std::int64_t{0}, stop, 1, dtype); }
@@ -359,7 +376,8 @@ Array arange(std::int64_t start, std::int64_t stop, std::int64_t step, DType dty
   std::int64_t n = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
   n = std::max<std::int64_t>(n, 0);
   std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = static_cast<double>(start + i * step);
+  for (std::int64_t i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = static_cast<double>(start + i * step);
   return Array::from_vector(v, {n}, dtype);
 }
 
@@ -368,7 +386,8 @@ Array arange(double start, double stop, double step, DType dtype) {
   auto n = static_cast<std::int64_t>(std::ceil((stop - start) / step));
   n = std::max<std::int64_t>(n, 0);
   std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = start + static_cast<double>(i) * step;
+  for (std::int64_t i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = start + static_cast<double>(i) * step;
   return Array::from_vector(v, {n}, dtype);
 }
 
@@ -377,7 +396,8 @@ Array linspace(double start, double stop, std::int64_t num, bool endpoint, DType
   std::vector<double> v(static_cast<std::size_t>(num));
   const double div = endpoint ? static_cast<double>(num - 1) : static_cast<double>(num);
   const double step = div > 0 ? (stop - start) / div : 0.0;
-  for (std::int64_t i = 0; i < num; ++i) v[static_cast<std::size_t>(i)] = start + static_cast<double>(i) * step;
+  for (std::int64_t i = 0; i < num; ++i)
+    v[static_cast<std::size_t>(i)] = start + static_cast<double>(i) * step;
   if (endpoint && num > 1) v.back() = stop;
   return Array::from_vector(v, {num}, dtype);
 }

@@ -8,31 +8,43 @@ namespace jute {
 
 std::string_view name(DType t) {
   switch (t) {
-    case DType::Bool: return "bool";
-    case DType::UInt8: return "uint8";
-    case DType::Int32: return "int32";
-    case DType::UInt32: return "uint32";
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
+    case DType::Bool:
+      return "bool";
+    case DType::UInt8:
+      return "uint8";
+    case DType::Int32:
+      return "int32";
+    case DType::UInt32:
+      return "uint32";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
   }
   return "unknown";
 }
 
 std::string_view short_name(DType t) {
   switch (t) {
-    case DType::Bool: return "bool";
-    case DType::UInt8: return "u8";
-    case DType::Int32: return "i32";
-    case DType::UInt32: return "u32";
-    case DType::Float32: return "f32";
-    case DType::Float64: return "f64";
+    case DType::Bool:
+      return "bool";
+    case DType::UInt8:
+      return "u8";
+    case DType::Int32:
+      return "i32";
+    case DType::UInt32:
+      return "u32";
+    case DType::Float32:
+      return "f32";
+    case DType::Float64:
+      return "f64";
   }
   return "unknown";
 }
 
 DType dtype_from_name(std::string_view n) {
-  for (DType t : {DType::Bool, DType::UInt8, DType::Int32, DType::UInt32, DType::Float32,
-                  DType::Float64})
+  for (DType t :
+       {DType::Bool, DType::UInt8, DType::Int32, DType::UInt32, DType::Float32, DType::Float64})
     if (n == name(t) || n == short_name(t)) return t;
   throw DtypeError("[dtype] Unknown or unsupported dtype name \"" + std::string(n) +
                    "\"; jute supports bool, uint8, int32, uint32, float32 and float64.");
@@ -41,12 +53,17 @@ DType dtype_from_name(std::string_view n) {
 namespace {
 int rank(DType t) {
   switch (t) {
-    case DType::Bool: return 0;
-    case DType::UInt8: return 1;
+    case DType::Bool:
+      return 0;
+    case DType::UInt8:
+      return 1;
     case DType::Int32:
-    case DType::UInt32: return 2;
-    case DType::Float32: return 3;
-    case DType::Float64: return 4;
+    case DType::UInt32:
+      return 2;
+    case DType::Float32:
+      return 3;
+    case DType::Float64:
+      return 4;
   }
   return 0;
 }

@@ -296,7 +296,8 @@ Array concatenate(const std::vector<Array>& arrays, int axis) {
   std::int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= shape[static_cast<std::size_t>(d)];
   for (std::size_t d = static_cast<std::size_t>(ax) + 1; d < shape.size(); ++d) inner *= shape[d];
-  const bool shape_only = std::any_of(in.begin(), in.end(), [](const Array& x) { return x.is_abstract(); });
+  const bool shape_only =
+      std::any_of(in.begin(), in.end(), [](const Array& x) { return x.is_abstract(); });
   Array out = shape_only ? detail::abstract(dtype, shape) : detail::empty(dtype, shape);
   const std::size_t isz = itemsize(dtype);
   std::vector<std::int64_t> offsets;

@@ -44,8 +44,9 @@ TEST_SUITE("abstract") {
     CHECK(a.nbytes() == 48);
     CHECK(a.to_string() == "f32[3,4] (shape only)");
     CHECK_FALSE(Array({1.f}).is_abstract());
-    CHECK(message_of([&] { (void)a.at<float>({0, 0}); }).find("shape-only array f32[3,4]") !=
-          std::string::npos);
+    CHECK(message_of([&] {
+            (void)a.at<float>({0, 0});
+          }).find("shape-only array f32[3,4]") != std::string::npos);
     CHECK_THROWS_AS((void)a.data<float>(), ValueError);
     CHECK_THROWS_AS((void)a.to_vector<float>(), ValueError);
     CHECK_THROWS_AS((void)array_equal(a, a), ValueError);
@@ -68,23 +69,37 @@ TEST_SUITE("abstract") {
 
   TEST_CASE("reductions, shape ops and indexing") {
     check_like_real([](const auto& v) { return sum(v[0], Axes{1}); }, {f32_iota({2, 3, 4})});
-    check_like_real([](const auto& v) { return mean(v[0], Axes{0, 2}, true); },
-                    {f32_iota({2, 3, 4})});
+    check_like_real(
+        [](const auto& v) {
+          return mean(v[0], Axes{0, 2}, true);
+        },
+        {f32_iota({2, 3, 4})});
     check_like_real([](const auto& v) { return max(v[0], Axes{0, 2}); }, {f32_iota({2, 3, 4})});
     check_like_real([](const auto& v) { return logsumexp(v[0], Axes{-1}); }, {f32_iota({2, 3})});
     check_like_real([](const auto& v) { return argmax(v[0], 1); }, {f32_iota({2, 3})});
-    check_like_real([](const auto& v) { return transpose(v[0], {2, 0, 1}); },
-                    {f32_iota({2, 3, 4})});
-    check_like_real([](const auto& v) { return broadcast_to(v[0], {5, 2, 3}); },
-                    {f32_iota({2, 3})});
+    check_like_real(
+        [](const auto& v) {
+          return transpose(v[0], {2, 0, 1});
+        },
+        {f32_iota({2, 3, 4})});
+    check_like_real(
+        [](const auto& v) {
+          return broadcast_to(v[0], {5, 2, 3});
+        },
+        {f32_iota({2, 3})});
     check_like_real([](const auto& v) { return reshape(v[0], {3, -1}); }, {f32_iota({2, 3})});
-    check_like_real([](const auto& v) { return concatenate({v[0], v[1]}, 1); },
-                    {f32_iota({2, 3}), f32_iota({2, 5})});
+    check_like_real(
+        [](const auto& v) {
+          return concatenate({v[0], v[1]}, 1);
+        },
+        {f32_iota({2, 3}), f32_iota({2, 5})});
     check_like_real([](const auto& v) { return slice(v[0], {0, 1}, {2, 3}); }, {f32_iota({2, 3})});
-    check_like_real([](const auto& v) { return pad(v[0], {{1, 2}}, PadMode::Reflect); },
-                    {f32_iota({3, 4})});
-    check_like_real([](const auto& v) { return take(v[0], Array({2, 0}), 0); },
-                    {f32_iota({3, 4})});
+    check_like_real(
+        [](const auto& v) {
+          return pad(v[0], {{1, 2}}, PadMode::Reflect);
+        },
+        {f32_iota({3, 4})});
+    check_like_real([](const auto& v) { return take(v[0], Array({2, 0}), 0); }, {f32_iota({3, 4})});
     check_like_real([](const auto& v) { return one_hot(v[0], 5); }, {arange(4)});
   }
 
@@ -92,14 +107,20 @@ TEST_SUITE("abstract") {
     check_like_real([](const auto& v) { return matmul(v[0], v[1]); },
                     {f32_iota({2, 3, 4}), f32_iota({4, 5})});
     check_like_real(
-        [](const auto& v) { return conv_general_dilated(v[0], v[1], {2, 2}, Padding::same()); },
+        [](const auto& v) {
+          return conv_general_dilated(v[0], v[1], {2, 2}, Padding::same());
+        },
         {f32_iota({2, 7, 7, 3}), f32_iota({3, 3, 3, 8})});
-    check_like_real([](const auto& v) { return reduce_window(v[0], ReduceOp::Max, {1, 2, 2, 1},
-                                                             {1, 2, 2, 1}); },
-                    {f32_iota({2, 6, 6, 3})});
-    check_like_real([](const auto& v) { return reduce_window(v[0], ReduceOp::Sum, {1, 3, 3, 1},
-                                                             {}, Padding::same()); },
-                    {f32_iota({1, 5, 5, 2})});
+    check_like_real(
+        [](const auto& v) {
+          return reduce_window(v[0], ReduceOp::Max, {1, 2, 2, 1}, {1, 2, 2, 1});
+        },
+        {f32_iota({2, 6, 6, 3})});
+    check_like_real(
+        [](const auto& v) {
+          return reduce_window(v[0], ReduceOp::Sum, {1, 3, 3, 1}, {}, Padding::same());
+        },
+        {f32_iota({1, 5, 5, 2})});
   }
 
   TEST_CASE("shape errors are raised for shape-only operands too") {

@@ -54,13 +54,14 @@ struct Counting {
 
 Array random_input(const std::vector<float>& values, int rows, int cols) {
   std::vector<float> v(static_cast<std::size_t>(rows * cols));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = values.empty() ? 0.f : values[i % values.size()];
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = values.empty() ? 0.f : values[i % values.size()];
   return Array::from_vector(v, {rows, cols});
 }
 
 rc::Gen<std::vector<float>> finite_floats() {
-  return rc::gen::container<std::vector<float>>(
-      rc::gen::map(rc::gen::inRange(-1000, 1000), [](int i) { return static_cast<float>(i) / 100.0f; }));
+  return rc::gen::container<std::vector<float>>(rc::gen::map(
+      rc::gen::inRange(-1000, 1000), [](int i) { return static_cast<float>(i) / 100.0f; }));
 }
 
 }  // namespace
@@ -131,6 +132,5 @@ TEST_SUITE("testing.state_properties") {
     CHECK_THROWS_AS(testing::check_init_depends_on_key(Fixed{}, random::key(0), random::key(1), x),
                     testing::StatePropertyError);
     CHECK_NOTHROW(testing::check_init_is_pure(Fixed{}, random::key(0), x));
-
   }
 }

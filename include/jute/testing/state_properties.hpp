@@ -8,7 +8,8 @@
 //     jute::testing::check_apply_is_pure(model, vars, x);
 //     jute::testing::check_updates_only(model, vars, {"batch_stats"}, x);
 //     jute::testing::check_init_is_pure(model, jute::random::key(0), x);
-//     jute::testing::check_init_depends_on_key(model, jute::random::key(0), jute::random::key(1), x);
+//     jute::testing::check_init_depends_on_key(model, jute::random::key(0), jute::random::key(1),
+//     x);
 //   }));
 //
 // Each check throws jute::testing::StatePropertyError (a std::runtime_error, so RapidCheck and
@@ -53,7 +54,11 @@ bool same_output(const T& a, const T& b) {
           return std::apply([&](const auto&... y) { return (same_output(x, y) && ...); }, b);
         },
         a);
-  } else if constexpr (requires { typename T::value_type; a.size(); a.begin(); }) {
+  } else if constexpr (requires {
+                         typename T::value_type;
+                         a.size();
+                         a.begin();
+                       }) {
     if (a.size() != b.size()) return false;
     auto bi = b.begin();
     for (const auto& x : a)
@@ -95,8 +100,9 @@ void check_updates_only(const M& model, const Variables& variables, const nn::Mu
                                                  mutable_.to_string() + ").");
   for (const auto& name : variables.collections())
     if (mutable_.contains(name))
-      detail::require(result.updated.has_collection(name),
-                      "mutable collection \"" + name + "\" was given but is missing from `updated`.");
+      detail::require(
+          result.updated.has_collection(name),
+          "mutable collection \"" + name + "\" was given but is missing from `updated`.");
   detail::require(variables == snapshot, "apply changed the Variables it was given.");
   const Variables merged = variables.merge(result.updated);
   for (const auto& name : variables.collections())
