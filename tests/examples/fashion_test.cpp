@@ -1,0 +1,293 @@
+// jute-train-fashion's training code (docs/examples/fashion): the data reader and its errors,
+// the report files, and reproducibility of whole training runs on tiny generated data sets.
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fashion/data.hpp"
+#include "fashion/report.hpp"
+#include "fashion/train.hpp"
+#include "jute/errors.hpp"
+#include "jute/ops.hpp"
+#include "jute/random.hpp"
+
+namespace fs = std::filesystem;
+using fashion::EpochMetrics;
+
+namespace {
+
+/// A fresh empty directory under the system's temporary directory, removed at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path = fs::temp_directory_path() /
+           ("jute_fashion_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+/// The bytes of an IDX file of unsigned bytes with the given dimensions.
+std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
+                                    const std::vector<std::uint8_t>& values) {
+  std::vector<std::uint8_t> out = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (std::uint32_t d : dims) {
+    for (int shift : {24, 16, 8, 0}) out.push_back(static_cast<std::uint8_t>(d >> shift));
+  }
+  out.insert(out.end(), values.begin(), values.end());
+  return out;
+}
+
+void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes, bool gzip) {
+  if (gzip) {
+    gzFile f = gzopen(file.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) ==
+            static_cast<int>(bytes.size()));
+    REQUIRE(gzclose(f) == Z_OK);
+  } else {
+    std::ofstream(file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  }
+}
+
+/// A tiny learnable Fashion-MNIST stand-in: example i has label i mod 10 and a bright 6×6
+/// square whose position depends on the label, over a faint texture that depends on i.
+void write_split(const fs::path& dir, const std::string& prefix, std::uint32_t n, bool gzip) {
+  std::vector<std::uint8_t> images(static_cast<std::size_t>(n) * 28 * 28), labels(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t label = i % 10;
+    labels[i] = static_cast<std::uint8_t>(label);
+    for (std::uint32_t r = 0; r < 28; ++r) {
+      for (std::uint32_t c = 0; c < 28; ++c) {
+        const bool square = r / 7 == label / 4 + 1 && c / 6 == label % 4;
+        images[(i * 28 + r) * 28 + c] =
+            static_cast<std::uint8_t>(square ? 200 + (r + c + i) % 50 : (r * 3 + c * 5 + i) % 40);
+      }
+    }
+  }
+  const std::string ext = gzip ? ".gz" : "";
+  write_bytes(dir / (prefix + "-images-idx3-ubyte" + ext), idx_bytes({n, 28, 28}, images), gzip);
+  write_bytes(dir / (prefix + "-labels-idx1-ubyte" + ext), idx_bytes({n}, labels), gzip);
+}
+
+void write_dataset(const fs::path& dir, std::uint32_t train = 64, std::uint32_t test = 40,
+                   bool gzip = true) {
+  write_split(dir, "train", train, gzip);
+  write_split(dir, "t10k", test, gzip);
+}
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const jute::IOError& e) {
+    return e.what();
+  }
+  return "(no IOError)";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A quiet configuration for tiny runs.
+fashion::Config tiny_config(const fs::path& data, const fs::path& out, fashion::ModelKind model) {
+  fashion::Config c;
+  c.data_dir = data;
+  c.out_dir = out;
+  c.model = model;
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.progress = fashion::ProgressStyle::none;
+  c.print_table = false;
+  static std::ostringstream sink;
+  c.log = &sink;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("examples.fashion") {
+  TEST_CASE("data: the four IDX files, gzip-compressed or not, as f32 images and i32 labels") {
+    for (bool gzip : {true, false}) {
+      TempDir dir;
+      write_dataset(dir.path, 30, 20, gzip);
+      const auto data = fashion::load_fashion_mnist(dir.path);
+      CHECK(data.train.images.shape() == jute::Shape{30, 28, 28, 1});
+      CHECK(data.train.images.dtype() == jute::float32);
+      CHECK(data.train.labels.dtype() == jute::int32);
+      CHECK(data.test.size() == 20);
+      CHECK(data.train.labels.at<int>({13}) == 3);
+      // Example 0, label 0: the square at rows 7..13, columns 0..5; pixel (7, 0) is 200 + 7.
+      CHECK(data.train.images.at<float>({0, 7, 0, 0}) == 207.0f / 255.0f);
+      CHECK(data.train.images.at<float>({0, 0, 1, 0}) == 5.0f / 255.0f);
+      const auto limited = fashion::load_fashion_mnist(dir.path, 12, 5);
+      CHECK(limited.train.size() == 12);
+      CHECK(limited.test.size() == 5);
+    }
+  }
+
+  TEST_CASE("data: a missing directory, a missing file and corrupt files are IOErrors that say so") {
+    TempDir dir;
+    const auto missing = dir.path / "nowhere";
+    const std::string no_dir = error_of([&] { fashion::load_fashion_mnist(missing); });
+    CHECK(contains(no_dir, "[fashion] The data directory " + missing.string() + " does not exist"));
+    CHECK(contains(no_dir, "dataset-fashion-mnist"));
+
+    write_dataset(dir.path);
+    fs::remove(dir.path / "t10k-labels-idx1-ubyte.gz");
+    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
+                   "t10k-labels-idx1-ubyte.gz is missing"));
+
+    // A gzip stream cut in half.
+    write_dataset(dir.path);
+    const auto images = dir.path / "train-images-idx3-ubyte.gz";
+    fs::resize_file(images, fs::file_size(images) / 2);
+    const std::string cut = error_of([&] { fashion::load_fashion_mnist(dir.path); });
+    CHECK(contains(cut, images.string()));
+    CHECK((contains(cut, "is corrupt") || contains(cut, "not a valid IDX file")));
+
+    // Bytes that are no gzip stream and no IDX header.
+    write_bytes(images, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}, false);
+    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
+                   "is not a valid IDX file: bad magic number"));
+
+    // A header promising more images than the file holds.
+    write_bytes(images, idx_bytes({64, 28, 28}, std::vector<std::uint8_t>(100, 1)), true);
+    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
+                   "the header promises 50176 values but the file holds 100"));
+
+    // Labels that do not match the images.
+    write_dataset(dir.path);
+    write_bytes(dir.path / "train-labels-idx1-ubyte.gz", idx_bytes({63}, std::vector<std::uint8_t>(63)),
+                true);
+    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
+                   "holds labels of shape (63) for 64 images"));
+  }
+
+  TEST_CASE("report: durations, the progress line, the summary and metrics.csv") {
+    CHECK(fashion::format_duration(0) == "0:00");
+    CHECK(fashion::format_duration(61.4) == "1:01");
+    CHECK(fashion::format_duration(3725) == "1:02:05");
+    CHECK(fashion::ProgressBar::line(1, 10, 6, 24, 2.0, 0.5, 0.75, true) ==
+          "epoch 1/10 [======>                 ] 6/24  3.0 steps/s  loss 0.5000  acc 75.00%  ETA 0:06");
+    CHECK(fashion::ProgressBar::line(2, 2, 24, 24, 4.0, 0.25, 0.5, false) ==
+          "epoch 2/2 24/24  6.0 steps/s  loss 0.2500  acc 50.00%  ETA 0:00");
+    const EpochMetrics m{3, 0.41234, 0.851, 0.39, 0.8666, 12.34};
+    CHECK(fashion::summary_line(m, 10) ==
+          "epoch 3/10  train loss 0.4123 acc 85.10%  test loss 0.3900 acc 86.66%  12.3 s");
+
+    // Plain lines: one per tenth of the epoch.
+    std::ostringstream out;
+    fashion::ProgressBar bar(out, fashion::ProgressStyle::lines, 1, 1, 20);
+    for (int step = 1; step <= 20; ++step) bar.update(step, 1.0, 0.5);
+    bar.finish();
+    const std::string text = out.str();
+    CHECK(std::count(text.begin(), text.end(), '\n') == 10);
+    CHECK(text.find('\r') == std::string::npos);
+
+    TempDir dir;
+    fashion::write_metrics_csv(dir.path / "metrics.csv", {m, {4, 0.5, 0.25, 0.125, 1, 2}});
+    std::ifstream in(dir.path / "metrics.csv");
+    std::stringstream csv;
+    csv << in.rdbuf();
+    CHECK(csv.str() ==
+          "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n"
+          "3,0.41234,0.851,0.39,0.8666,12.34\n"
+          "4,0.5,0.25,0.125,1,2\n");
+    CHECK_FALSE(fs::exists(dir.path / "metrics.csv.tmp"));
+  }
+
+  TEST_CASE("report: the SVG plot has a loss and an accuracy panel with train and test curves") {
+    const std::vector<EpochMetrics> rows = {{1, 0.6, 0.78, 0.5, 0.82, 10},
+                                            {2, 0.4, 0.86, 0.42, 0.85, 10},
+                                            {3, 0.3, 0.89, 0.36, 0.88, 10}};
+    const std::string svg = fashion::plot_svg(rows, "Fashion-MNIST");
+    CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+    CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
+    CHECK(contains(svg, ">loss</text>"));
+    CHECK(contains(svg, ">accuracy (%)</text>"));
+    std::size_t polylines = 0;
+    for (std::size_t at = svg.find("<polyline"); at != std::string::npos;
+         at = svg.find("<polyline", at + 1)) {
+      ++polylines;
+    }
+    CHECK(polylines == 4);
+    CHECK(contains(fashion::plot_svg({}, "empty"), "no epoch finished yet"));
+  }
+
+  TEST_CASE("train_step is pure: the same inputs give the same bits and the input is unchanged") {
+    TempDir dir;
+    write_dataset(dir.path, 32, 10);
+    const auto data = fashion::load_fashion_mnist(dir.path);
+    const fashion::Model model(fashion::ModelKind::cnn_bn);
+    const auto sample = jute::slice_axis(data.train.images, 0, 0, 16);
+    const auto vars = model.init(jute::random::key(0), sample);
+    CHECK(vars.collections() == std::vector<std::string>{"batch_stats", "params"});
+    const auto state = jute::optim::TrainState::create(
+        vars.collection("params"), jute::optim::adamw(1e-3), vars.without_collection("params"));
+    const jute::Tree before = state.to_tree();
+    const fashion::Batch batch{sample, jute::slice_axis(data.train.labels, 0, 0, 16)};
+    const auto a = fashion::train_step(model, state, batch, jute::random::key(7));
+    const auto b = fashion::train_step(model, state, batch, jute::random::key(7));
+    CHECK(state.to_tree() == before);
+    CHECK(a.state.to_tree() == b.state.to_tree());
+    CHECK(a.metrics == b.metrics);
+    CHECK(a.state.step().item<int>() == 1);
+    // The step changed the params and the running averages; another dropout key changes the
+    // params differently.
+    CHECK(a.state.params() != state.params());
+    CHECK(a.state.collections().subtree("batch_stats") != state.collections().subtree("batch_stats"));
+    const auto c = fashion::train_step(model, state, batch, jute::random::key(8));
+    CHECK(c.state.params() != a.state.params());
+  }
+
+  TEST_CASE("train: the same seed gives bit-identical parameters; another seed does not") {
+    TempDir data, out;
+    write_dataset(data.path);
+    for (auto kind : {fashion::ModelKind::mlp, fashion::ModelKind::cnn_bn}) {
+      CAPTURE(fashion::to_string(kind));
+      auto config = tiny_config(data.path, out.path / "a", kind);
+      const auto first = fashion::train(config);
+      config.out_dir = out.path / "b";
+      const auto second = fashion::train(config);
+      CHECK(first.state.to_tree() == second.state.to_tree());
+      CHECK(first.state.step().item<int>() == 8);  // 2 epochs of 64 / 16 steps
+      REQUIRE(first.history.size() == 2);
+      CHECK(first.history[1].train_loss == second.history[1].train_loss);
+      CHECK(first.history[1].test_accuracy == second.history[1].test_accuracy);
+      config.seed = 1;
+      config.out_dir = out.path / "c";
+      CHECK(fashion::train(config).state.params() != first.state.params());
+      CHECK(fs::exists(out.path / "a" / "metrics.csv"));
+      CHECK(fs::exists(out.path / "a" / "curves.svg"));
+    }
+  }
+
+  TEST_CASE("train: the tiny data set is learned (loss falls, test accuracy rises)") {
+    TempDir data, out;
+    write_dataset(data.path, 160, 40);
+    auto config = tiny_config(data.path, out.path, fashion::ModelKind::mlp);
+    config.epochs = 4;
+    const auto result = fashion::train(config);
+    REQUIRE(result.history.size() == 4);
+    CHECK(result.history.back().train_loss < result.history.front().train_loss);
+    CHECK(result.history.back().test_accuracy > 0.9);
+  }
+}
