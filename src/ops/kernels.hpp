@@ -16,6 +16,7 @@
 // - `unbroadcast`: the cotangent of a broadcast operand (for every op's derivative rule).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -298,36 +299,96 @@ T reduce_row(const T* x, std::int64_t n, T init, F f) {
   return f(reduce_row(x, half, init, f), reduce_row(x + half, n - half, init, f));
 }
 
-/// Reduces the `rows` rows of a contiguous (rows, inner) block into `out[inner]`, pairwise over
-/// rows (blocks of 8 rows accumulated in order, then halves combined); vectorized along `inner`.
-/// `scratch` holds inner * (levels) elements, levels = 2 + log2(rows).
+/// `out[j]` = the rows of an (N, width) block with row stride `stride` folded in order,
+/// f(...f(f(x₀, x₁), x₂)..., x_{N-1}), in one pass over j (N is a constant, so the row loop unrolls
+/// and the j loop vectorizes; the running value stays in a register instead of `out`). `out`
+/// never overlaps `x`: `__restrict` says so, as a runtime overlap check against up to 16 rows is
+/// more than GCC versions a loop for, which would leave it scalar.
+template <int N, class T, class F>
+void fold_rows(const T* __restrict x, std::int64_t stride, std::int64_t width, T* __restrict out,
+               F f) {
+  for (std::int64_t j = 0; j < width; ++j) {
+    T acc = x[j];
+    for (int r = 1; r < N; ++r) acc = f(acc, x[r * stride + j]);
+    out[j] = acc;
+  }
+}
+
+/// The rows split in two halves of A and B rows, each folded in order, then combined:
+/// `out[j]` = f(fold(rows 0..A), fold(rows A..A+B)), in one pass.
+template <int A, int B, class T, class F>
+void fold_row_halves(const T* __restrict x, std::int64_t stride, std::int64_t width,
+                     T* __restrict out, F f) {
+  const T* y = x + A * stride;
+  for (std::int64_t j = 0; j < width; ++j) {
+    T a = x[j];
+    for (int r = 1; r < A; ++r) a = f(a, x[r * stride + j]);
+    T b = y[j];
+    for (int r = 1; r < B; ++r) b = f(b, y[r * stride + j]);
+    out[j] = f(a, b);
+  }
+}
+
+/// Up to 8 rows form a leaf of the pairwise tree (folded in order); 9 to 16 rows are two leaves
+/// of rows / 2 and rows - rows / 2 rows.
+constexpr std::int64_t kColumnLeaf = 8;
+
+/// The pairwise reduction of 1 to 2 · kColumnLeaf rows, as `reduce_columns` defines it.
 template <class T, class F>
-void reduce_columns(const T* x, std::int64_t rows, std::int64_t inner, T* out, T* scratch, T init,
-                    F f) {
-  if (rows <= 8) {
+void fold_small(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t width, T* out,
+                F f) {
+  switch (rows) {
+    case 1: fold_rows<1>(x, stride, width, out, f); return;
+    case 2: fold_rows<2>(x, stride, width, out, f); return;
+    case 3: fold_rows<3>(x, stride, width, out, f); return;
+    case 4: fold_rows<4>(x, stride, width, out, f); return;
+    case 5: fold_rows<5>(x, stride, width, out, f); return;
+    case 6: fold_rows<6>(x, stride, width, out, f); return;
+    case 7: fold_rows<7>(x, stride, width, out, f); return;
+    case 8: fold_rows<8>(x, stride, width, out, f); return;
+    case 9: fold_row_halves<4, 5>(x, stride, width, out, f); return;
+    case 10: fold_row_halves<5, 5>(x, stride, width, out, f); return;
+    case 11: fold_row_halves<5, 6>(x, stride, width, out, f); return;
+    case 12: fold_row_halves<6, 6>(x, stride, width, out, f); return;
+    case 13: fold_row_halves<6, 7>(x, stride, width, out, f); return;
+    case 14: fold_row_halves<7, 7>(x, stride, width, out, f); return;
+    case 15: fold_row_halves<7, 8>(x, stride, width, out, f); return;
+    default: fold_row_halves<8, 8>(x, stride, width, out, f); return;
+  }
+}
+
+/// Reduces `rows` rows of `width` elements (row stride `stride`) into `out[width]`, pairwise over
+/// rows: up to 8 rows are folded in order, more are split into halves (rows / 2 first) reduced
+/// separately and combined. Each column's order depends on `rows` only, so any split of the
+/// columns (tiles, threads) gives the same bits. `scratch` holds
+/// `reduce_columns_scratch(rows, width)` elements.
+template <class T, class F>
+void reduce_columns(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t width, T* out,
+                    T* scratch, T init, F f) {
+  if (rows <= 2 * kColumnLeaf) {
     if (rows == 0) {
-      for (std::int64_t j = 0; j < inner; ++j) out[j] = init;
+      for (std::int64_t j = 0; j < width; ++j) out[j] = init;
       return;
     }
-    for (std::int64_t j = 0; j < inner; ++j) out[j] = x[j];
-    for (std::int64_t r = 1; r < rows; ++r) {
-      const T* row = x + r * inner;
-      for (std::int64_t j = 0; j < inner; ++j) out[j] = f(out[j], row[j]);
-    }
+    fold_small(x, rows, stride, width, out, f);
     return;
   }
   const std::int64_t half = rows / 2;
-  reduce_columns(x, half, inner, out, scratch + inner, init, f);
-  reduce_columns(x + half * inner, rows - half, inner, scratch, scratch + inner, init, f);
-  for (std::int64_t j = 0; j < inner; ++j) out[j] = f(out[j], scratch[j]);
+  reduce_columns(x, half, stride, width, out, scratch + width, init, f);
+  reduce_columns(x + half * stride, rows - half, stride, width, scratch, scratch + width, init, f);
+  for (std::int64_t j = 0; j < width; ++j) out[j] = f(out[j], scratch[j]);
 }
 
 /// Scratch elements `reduce_columns` needs.
-inline std::int64_t reduce_columns_scratch(std::int64_t rows, std::int64_t inner) {
-  std::int64_t levels = 2;
-  for (std::int64_t r = rows; r > 8; r = (r + 1) / 2) ++levels;
-  return levels * inner;
+inline std::int64_t reduce_columns_scratch(std::int64_t rows, std::int64_t width) {
+  std::int64_t levels = 1;
+  for (std::int64_t r = rows; r > 2 * kColumnLeaf; r = (r + 1) / 2) ++levels;
+  return levels * width;
 }
+
+/// Columns per tile of a column reduction: the running sums of a tile and its scratch levels
+/// stay in L1 however wide the rows are.
+constexpr std::int64_t kColumnTile = 512;
 
 /// Runs an associative reduction over a plan's (outer, reduced, inner) view of `x`.
 template <class T, class F>
@@ -337,12 +398,14 @@ void reduce_plan(const ReducePlan& p, const T* x, T* out, T init, F f) {
       out[o] = reduce_row(x + o * p.reduced, p.reduced, init, f);
     return;
   }
+  const std::int64_t width = std::min(p.inner, kColumnTile);
   // (not std::vector: vector<bool> has no data())
   std::unique_ptr<T[]> scratch(
-      new T[static_cast<std::size_t>(reduce_columns_scratch(p.reduced, p.inner))]);
+      new T[static_cast<std::size_t>(reduce_columns_scratch(p.reduced, width))]);
   for (std::int64_t o = 0; o < p.outer; ++o)
-    reduce_columns(x + o * p.reduced * p.inner, p.reduced, p.inner, out + o * p.inner,
-                   scratch.get(), init, f);
+    for (std::int64_t j = 0; j < p.inner; j += width)
+      reduce_columns(x + o * p.reduced * p.inner + j, p.reduced, p.inner,
+                     std::min(width, p.inner - j), out + o * p.inner + j, scratch.get(), init, f);
 }
 
 // ---- autodiff helpers

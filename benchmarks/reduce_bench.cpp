@@ -1,0 +1,151 @@
+// Reductions at the shapes a training step produces, against the loop a C++ programmer would
+// write by hand (rows accumulated into the output vector, one pass, sequential order):
+//   sum_leading   sum over the leading axes with few kept elements: the bias gradients of an MLP
+//                 layer (128, 512) -> (512,) and of the MNIST CNN's convolutions
+//                 (128, 28, 28, 32) -> (32,) and (128, 14, 14, 64) -> (64,);
+//   mean_leading  the same shapes through `mean` (BatchNorm's batch mean);
+//   var_leading   `var` over the same axes (BatchNorm's batch variance: two passes) against a
+//                 hand-written two-pass loop;
+//   sum_all       the sum of 4M floats (one contiguous row) against a plain loop of 16 lanes.
+// Both sides run in the same iteration, alternating, so a noisy machine slows both alike; the
+// `jute_ms` and `ref_ms` counters are thread CPU times and `ratio` is jute's over the reference's.
+#include <benchmark/benchmark.h>
+
+#include <ctime>
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "jute/array.hpp"
+#include "jute/ops.hpp"
+
+namespace {
+
+/// The calling thread's CPU time in seconds: on the shared 2-core machine, wall time mostly
+/// measures the other jobs. It counts only the calling thread: compare the kernels with
+/// OPENBLAS_NUM_THREADS=1 (jute then runs single-threaded) and read the wall time for threads.
+double thread_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double seconds_of(const auto& f) {
+  const double t0 = thread_seconds();
+  f();
+  return thread_seconds() - t0;
+}
+
+void report(benchmark::State& state, double jute_s, double ref_s) {
+  const auto avg = benchmark::Counter::kAvgIterations;
+  state.counters["jute_ms"] = benchmark::Counter(jute_s * 1e3, avg);
+  state.counters["ref_ms"] = benchmark::Counter(ref_s * 1e3, avg);
+  state.counters["ratio"] = jute_s / ref_s;
+}
+
+/// Deterministic values in [-1, 1) (a fixed linear congruential sequence).
+std::vector<float> values(std::int64_t n, std::uint32_t seed) {
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& e : v) {
+    seed = seed * 1664525u + 1013904223u;
+    e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
+  }
+  return v;
+}
+
+const std::vector<jute::Shape> kLeading = {{128, 512}, {128, 28, 28, 32}, {128, 14, 14, 64}};
+
+/// The hand-written reduction of (rows, inner) over rows: out[j] = Σ_r x[r, j] (scaled).
+void column_sums(const std::vector<float>& x, std::int64_t inner, std::vector<float>& out) {
+  const std::int64_t rows = static_cast<std::int64_t>(x.size()) / inner;
+  std::fill(out.begin(), out.end(), 0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = x.data() + r * inner;
+    for (std::int64_t j = 0; j < inner; ++j) out[static_cast<std::size_t>(j)] += row[j];
+  }
+}
+
+enum class Kind { Sum, Mean, Var };
+
+// arg: index into kLeading.
+template <Kind kind>
+void leading(benchmark::State& state) {
+  const jute::Shape& shape = kLeading[static_cast<std::size_t>(state.range(0))];
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  const std::int64_t inner = shape.back();
+  const std::int64_t rows = n / inner;
+  const std::vector<float> x = values(n, 7);
+  const jute::Array X = jute::Array::from_vector(x, shape);
+  std::vector<int> axes;
+  for (int d = 0; d + 1 < static_cast<int>(shape.size()); ++d) axes.push_back(d);
+  std::vector<float> out(static_cast<std::size_t>(inner)), mu(out.size());
+  double jute_s = 0, ref_s = 0;
+  for (auto _ : state) {
+    jute_s += seconds_of([&] {
+      const jute::Array y = kind == Kind::Sum    ? jute::sum(X, jute::Axes(axes))
+                            : kind == Kind::Mean ? jute::mean(X, jute::Axes(axes))
+                                                 : jute::var(X, jute::Axes(axes));
+      benchmark::DoNotOptimize(y.raw_data());
+    });
+    ref_s += seconds_of([&] {
+      column_sums(x, inner, out);
+      const float scale = 1.0f / static_cast<float>(rows);
+      if (kind != Kind::Sum)
+        for (auto& e : out) e *= scale;
+      if (kind == Kind::Var) {
+        mu = out;
+        std::fill(out.begin(), out.end(), 0.0f);
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const float* row = x.data() + r * inner;
+          for (std::int64_t j = 0; j < inner; ++j) {
+            const float d = row[j] - mu[static_cast<std::size_t>(j)];
+            out[static_cast<std::size_t>(j)] += d * d;
+          }
+        }
+        for (auto& e : out) e *= scale;
+      }
+      benchmark::DoNotOptimize(out.data());
+      benchmark::ClobberMemory();
+    });
+  }
+  report(state, jute_s, ref_s);
+  state.SetLabel(jute::Array::from_vector(x, shape).type_string());
+}
+BENCHMARK(leading<Kind::Sum>)
+    ->Name("sum_leading")
+    ->DenseRange(0, 2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(leading<Kind::Mean>)
+    ->Name("mean_leading")
+    ->DenseRange(0, 2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(leading<Kind::Var>)
+    ->Name("var_leading")
+    ->DenseRange(0, 2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void sum_all(benchmark::State& state) {
+  constexpr std::int64_t n = std::int64_t{4} << 20;
+  const std::vector<float> x = values(n, 3);
+  const jute::Array X = jute::Array::from_vector(x, {n});
+  double jute_s = 0, ref_s = 0;
+  for (auto _ : state) {
+    jute_s += seconds_of([&] { benchmark::DoNotOptimize(jute::sum(X).raw_data()); });
+    ref_s += seconds_of([&] {
+      float acc[16] = {};
+      for (std::int64_t i = 0; i < n; i += 16)
+        for (int k = 0; k < 16; ++k) acc[k] += x[static_cast<std::size_t>(i + k)];
+      float s = 0;
+      for (float a : acc) s += a;
+      benchmark::DoNotOptimize(s);
+    });
+  }
+  report(state, jute_s, ref_s);
+}
+BENCHMARK(sum_all)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
