@@ -4,13 +4,14 @@
 Run by hand when the golden files change (not at build time); needs only Debian's python3-msgpack
 and python3-numpy:
 
-    /usr/bin/python3 tests/io/make_golden.py           # writes tests/data/*.msgpack
+    /usr/bin/python3 tests/io/make_golden.py   # writes tests/data/*.msgpack and the IDX files
 
 The functions below are flax/serialization.py's msgpack path (msgpack_serialize with
 in_place=True, _msgpack_ext_pack, _ndarray_to_bytes, _chunk, _tuple_to_dict), with jax.Array
 replaced by np.ndarray (Flax converts jax arrays with np.array before packing, so the bytes are
 the same). The state dicts are built with sorted keys, as jute writes them.
 """
+import gzip
 import os
 
 import msgpack
@@ -171,6 +172,26 @@ def files():
     yield "complex", {"z": 1 + 2j}, {}
 
 
+def idx_bytes(arr, code):
+    """An IDX file: two zero bytes, the type code, the rank, big-endian uint32 dimensions, then
+    the values big-endian."""
+    header = bytes([0, 0, code, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+def idx_files():
+    """Small IDX files: an MNIST-like split (images gzip-compressed, labels plain) and one file
+    per other element type."""
+    images = (np.arange(5 * 4 * 3) * 7 % 256).astype(np.uint8).reshape(5, 4, 3)
+    yield "mini-images-idx3-ubyte.gz", gzip.compress(idx_bytes(images, 0x08), mtime=0)
+    yield "mini-labels-idx1-ubyte", idx_bytes(np.array([3, 1, 4, 1, 5], dtype=np.uint8), 0x08)
+    yield "int8.idx", idx_bytes(np.array([-128, -1, 0, 127], dtype=np.int8), 0x09)
+    yield "int16.idx", idx_bytes(np.array([[-32768, -2], [300, 32767]], dtype=np.int16), 0x0B)
+    yield "int32.idx", idx_bytes(np.array([-2**31, 2**31 - 1, 65536], dtype=np.int32), 0x0C)
+    yield "float32.idx", idx_bytes(np.array([0.1, -2.5, np.inf], dtype=np.float32), 0x0D)
+    yield "float64.idx", idx_bytes(np.array([[0.1], [-1e300]], dtype=np.float64), 0x0E)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, tree, kwargs in files():
@@ -185,6 +206,10 @@ def main():
     with open(os.path.join(OUT, "bfloat16.msgpack"), "wb") as f:
         f.write(data)
     print(f"bfloat16.msgpack: {len(data)} bytes")
+    for name, data in idx_files():
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(data)
+        print(f"{name}: {len(data)} bytes")
 
 
 if __name__ == "__main__":
