@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -289,5 +290,72 @@ TEST_SUITE("examples.fashion") {
     REQUIRE(result.history.size() == 4);
     CHECK(result.history.back().train_loss < result.history.front().train_loss);
     CHECK(result.history.back().test_accuracy > 0.9);
+  }
+
+  TEST_CASE("train: stopped after epoch 1 and resumed gives the bits of an uninterrupted run") {
+    TempDir data, out;
+    write_dataset(data.path);
+    for (auto kind : {fashion::ModelKind::cnn_bn, fashion::ModelKind::mlp}) {
+      CAPTURE(fashion::to_string(kind));
+      auto config = tiny_config(data.path, out.path / "whole", kind);
+      config.optimizer = kind == fashion::ModelKind::mlp ? fashion::OptimizerKind::sgd
+                                                         : fashion::OptimizerKind::adamw;
+      const auto whole = fashion::train(config);
+
+      config.out_dir = out.path / "parts";
+      config.stop_after = 1;
+      const auto first = fashion::train(config);
+      REQUIRE(first.history.size() == 1);
+      CHECK(first.state.step().item<int>() == 4);
+      config.resume = true;
+      config.stop_after = 0;
+      const auto resumed = fashion::train(config);
+      CHECK(resumed.state.to_tree() == whole.state.to_tree());
+      REQUIRE(resumed.history.size() == 2);
+      CHECK(resumed.history[0].train_loss == whole.history[0].train_loss);
+      CHECK(resumed.history[1].test_loss == whole.history[1].test_loss);
+      // metrics.csv of the resumed run holds both epochs.
+      std::ifstream csv(out.path / "parts" / "metrics.csv");
+      const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+      CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+    }
+  }
+
+  TEST_CASE("train: a checkpoint per epoch, the newest 3 kept; resume errors") {
+    TempDir data, out;
+    write_dataset(data.path);
+    auto config = tiny_config(data.path, out.path, fashion::ModelKind::mlp);
+    config.epochs = 5;
+    fashion::train(config);
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out.path / "checkpoints")) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"checkpoint_3", "checkpoint_4", "checkpoint_5"});
+
+    // A finished run resumed does nothing more.
+    config.resume = true;
+    CHECK(fashion::train(config).history.size() == 5);
+
+    // Another model's checkpoint names the first difference.
+    config.model = fashion::ModelKind::cnn;
+    try {
+      fashion::train(config);
+      FAIL("no error");
+    } catch (const jute::ValueError& e) {
+      CHECK(contains(e.what(), "does not fit --model cnn --optimizer adamw"));
+    }
+
+    // A truncated checkpoint.
+    config.model = fashion::ModelKind::mlp;
+    const auto latest = out.path / "checkpoints" / "checkpoint_5";
+    fs::resize_file(latest, fs::file_size(latest) - 10);
+    CHECK(contains(error_of([&] { fashion::train(config); }),
+                   "checkpoint_5 is truncated or corrupt"));
+
+    // --resume in a directory without checkpoints.
+    config.out_dir = out.path / "empty";
+    CHECK(contains(error_of([&] { fashion::train(config); }), "--resume found no checkpoint in"));
   }
 }

@@ -6,14 +6,13 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
-#include <map>
 #include <string>
 
 #include "fashion/train.hpp"
 
 int main(int argc, char** argv) {
   fashion::Config config;
-  std::string progress = "auto";
+  std::string model = "cnn", optimizer = "adamw", progress = "auto";
 
   CLI::App app{"Trains a Fashion-MNIST classifier with jute: a pure train step, AdamW or SGD on a "
                "warmup-cosine schedule, a checkpoint per epoch."};
@@ -23,17 +22,12 @@ int main(int argc, char** argv) {
   app.add_option("--out", config.out_dir,
                  "run directory: metrics.csv, curves.svg and checkpoints/")
       ->capture_default_str();
-  app.add_option("--model", config.model, "mlp, cnn, or cnn-bn (BatchNorm and Dropout)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, fashion::ModelKind>{{"mlp", fashion::ModelKind::mlp},
-                                                    {"cnn", fashion::ModelKind::cnn},
-                                                    {"cnn-bn", fashion::ModelKind::cnn_bn}}))
-      ->default_str("cnn");
-  app.add_option("--optimizer", config.optimizer, "adamw, or sgd (with momentum)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, fashion::OptimizerKind>{{"sgd", fashion::OptimizerKind::sgd},
-                                                        {"adamw", fashion::OptimizerKind::adamw}}))
-      ->default_str("adamw");
+  app.add_option("--model", model, "mlp, cnn, or cnn-bn (BatchNorm and Dropout)")
+      ->check(CLI::IsMember({"mlp", "cnn", "cnn-bn"}))
+      ->capture_default_str();
+  app.add_option("--optimizer", optimizer, "adamw, or sgd (with momentum)")
+      ->check(CLI::IsMember({"adamw", "sgd"}))
+      ->capture_default_str();
   app.add_option("--epochs", config.epochs, "number of epochs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -71,6 +65,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  config.model = model == "mlp"   ? fashion::ModelKind::mlp
+                 : model == "cnn" ? fashion::ModelKind::cnn
+                                  : fashion::ModelKind::cnn_bn;
+  config.optimizer =
+      optimizer == "sgd" ? fashion::OptimizerKind::sgd : fashion::OptimizerKind::adamw;
   config.progress = progress == "auto"    ? fashion::detect_progress_style(std::cout)
                     : progress == "bar"   ? fashion::ProgressStyle::bar
                     : progress == "lines" ? fashion::ProgressStyle::lines
@@ -80,7 +79,7 @@ int main(int argc, char** argv) {
     if (!result.history.empty()) {
       const auto& last = result.history.back();
       std::cout << "test accuracy " << 100 * last.test_accuracy << "% after epoch " << last.epoch
-                << "; metrics.csv and curves.svg are in " << config.out_dir.string()
+                << "; metrics.csv, curves.svg and checkpoints/ are in " << config.out_dir.string()
                 << "\n";
     }
   } catch (const std::exception& e) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "jute/autodiff.hpp"
 #include "jute/errors.hpp"
@@ -57,6 +60,107 @@ struct Dropout {
 };
 
 Array flatten(const Array& x) { return jute::reshape(x, {x.shape(0), -1}); }
+
+// A stopgap checkpoint store until jute/io/checkpoint.hpp lands: one file per epoch,
+// `checkpoint_<epoch>`, written through a temporary file and a rename, the newest `keep` kept.
+// The format is private: per leaf its path, dtype, shape and raw bytes (an empty sub-Tree, such
+// as an optimizer's EmptyState, is a path with no leaf).
+class CheckpointStore {
+ public:
+  CheckpointStore(std::filesystem::path dir, std::int64_t keep)
+      : dir_(std::move(dir)), keep_(keep) {}
+
+  std::vector<std::int64_t> epochs() const {
+    std::vector<std::int64_t> found;
+    if (!std::filesystem::is_directory(dir_)) return found;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) == 0 && name.find_first_not_of("0123456789", prefix.size()) ==
+                                            std::string::npos && name.size() > prefix.size()) {
+        found.push_back(std::stoll(name.substr(prefix.size())));
+      }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  }
+
+  void save(std::int64_t epoch, const jute::Tree& tree) const {
+    std::filesystem::create_directories(dir_);
+    std::string bytes = "jute-fashion-checkpoint 1\n";
+    auto put = [&](std::uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
+    const auto items = jute::flatten(tree, /*keep_empty_nodes=*/true);
+    put(items.size());
+    for (const auto& [path, leaf] : items) {
+      put(path.size());
+      bytes += path;
+      if (!leaf.valid()) {
+        put(~std::uint64_t{0});
+        continue;
+      }
+      put(static_cast<std::uint64_t>(leaf.dtype()));
+      put(static_cast<std::uint64_t>(leaf.ndim()));
+      for (std::int64_t d : leaf.shape()) put(static_cast<std::uint64_t>(d));
+      bytes.append(static_cast<const char*>(leaf.raw_data()), leaf.nbytes());
+    }
+    write_text_file(file(epoch), bytes);
+    const auto all = epochs();
+    for (std::size_t i = 0; i + static_cast<std::size_t>(keep_) < all.size(); ++i) {
+      std::filesystem::remove(file(all[i]));
+    }
+  }
+
+  jute::Tree restore(std::int64_t epoch) const {
+    const auto path = file(epoch);
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t at = 0;
+    auto corrupt = [&] {
+      return jute::IOError("[fashion] The checkpoint " + path.string() +
+                           " is truncated or corrupt; delete it to resume from the one before.");
+    };
+    auto take = [&](std::size_t n) {
+      if (bytes.size() - at < n) throw corrupt();
+      const char* p = bytes.data() + at;
+      at += n;
+      return p;
+    };
+    auto get = [&] {
+      std::uint64_t v;
+      std::memcpy(&v, take(8), 8);
+      return v;
+    };
+    const std::string magic = "jute-fashion-checkpoint 1\n";
+    if (std::string(take(magic.size()), magic.size()) != magic) throw corrupt();
+    std::vector<std::pair<std::string, Array>> items(get());
+    for (auto& [name, leaf] : items) {
+      const std::uint64_t length = get();
+      name = std::string(take(length), length);
+      const std::uint64_t dtype = get();
+      if (dtype == ~std::uint64_t{0}) continue;
+      if (dtype > static_cast<std::uint64_t>(jute::DType::Float64)) throw corrupt();
+      jute::Shape shape(get());
+      std::size_t count = 1;
+      for (auto& d : shape) {
+        d = static_cast<std::int64_t>(get());
+        if (d < 0 || d > (std::int64_t{1} << 40)) throw corrupt();
+        count *= static_cast<std::size_t>(d);
+      }
+      const auto type = static_cast<jute::DType>(dtype);
+      leaf = Array::from_raw(take(count * jute::itemsize(type)), type, shape, type);
+    }
+    if (at != bytes.size()) throw corrupt();
+    return jute::unflatten(items);
+  }
+
+  std::filesystem::path file(std::int64_t epoch) const {
+    return dir_ / (prefix + std::to_string(epoch));
+  }
+
+ private:
+  inline static const std::string prefix = "checkpoint_";
+  std::filesystem::path dir_;
+  std::int64_t keep_;
+};
 
 }  // namespace
 
@@ -193,6 +297,67 @@ Batch batch_at(const Split& split, const Array& perm, std::int64_t step, std::in
   return {jute::take(split.images, rows, 0), jute::take(split.labels, rows, 0)};
 }
 
+/// The metrics of the epochs so far as float64 columns, stored in the checkpoint so that a
+/// resumed run writes the whole history to metrics.csv.
+jute::Tree history_tree(const std::vector<EpochMetrics>& history) {
+  std::vector<double> columns[6];
+  for (const auto& m : history) {
+    const double row[6] = {static_cast<double>(m.epoch), m.train_loss, m.train_accuracy,
+                           m.test_loss, m.test_accuracy, m.seconds};
+    for (int c = 0; c < 6; ++c) columns[c].push_back(row[c]);
+  }
+  const auto n = static_cast<std::int64_t>(history.size());
+  auto column = [&](int c) { return Array::from_vector(columns[c], {n}, jute::float64); };
+  return {{"epoch", column(0)},     {"train_loss", column(1)}, {"train_accuracy", column(2)},
+          {"test_loss", column(3)}, {"test_accuracy", column(4)}, {"seconds", column(5)}};
+}
+
+std::vector<EpochMetrics> history_from_tree(const jute::Tree& tree) {
+  auto column = [&](const char* name) { return tree.get(name).to_vector<double>(); };
+  const auto epoch = column("epoch"), train_loss = column("train_loss"),
+             train_accuracy = column("train_accuracy"), test_loss = column("test_loss"),
+             test_accuracy = column("test_accuracy"), seconds = column("seconds");
+  std::vector<EpochMetrics> history;
+  for (std::size_t i = 0; i < epoch.size(); ++i) {
+    history.push_back({static_cast<std::int64_t>(epoch[i]), train_loss[i], train_accuracy[i],
+                       test_loss[i], test_accuracy[i], seconds[i]});
+  }
+  return history;
+}
+
+/// The state and history of the latest checkpoint, checked against the freshly initialized
+/// state: a checkpoint of another model or optimizer is a ValueError naming the first
+/// difference.
+void restore_latest(const CheckpointStore& store, const Config& config,
+                    optim::TrainState& state, std::vector<EpochMetrics>& history) {
+  const auto epochs = store.epochs();
+  if (epochs.empty()) {
+    throw jute::IOError("[fashion] --resume found no checkpoint in " +
+                        store.file(0).parent_path().string() +
+                        "; check --out, or start a new run without --resume.");
+  }
+  const jute::Tree saved = store.restore(epochs.back());
+  const jute::Tree expected = state.to_tree();
+  const std::string difference = jute::structure_difference(expected, saved.subtree("state"));
+  if (!difference.empty()) {
+    throw jute::ValueError("[fashion] The checkpoint " + store.file(epochs.back()).string() +
+                           " does not fit --model " + to_string(config.model) +
+                           " --optimizer " + to_string(config.optimizer) + " (" + difference +
+                           "); resume with the options of the run that wrote it.");
+  }
+  for (const auto& [path, leaf] : jute::flatten(expected)) {
+    const Array& got = saved.subtree("state").get(path);
+    if (got.shape() != leaf.shape() || got.dtype() != leaf.dtype()) {
+      throw jute::ValueError("[fashion] The checkpoint " + store.file(epochs.back()).string() +
+                             " holds " + path + " as " + got.type_string() +
+                             " where the model has " + leaf.type_string() +
+                             "; resume with the options of the run that wrote it.");
+    }
+  }
+  state = optim::TrainState::from_tree(saved.subtree("state"), state.tx());
+  history = history_from_tree(saved.subtree("history"));
+}
+
 void check_config(const Config& c) {
   if (c.epochs < 1 || c.batch_size < 1 || c.keep_checkpoints < 1 || c.stop_after < 0 ||
       c.train_limit < 0 || c.test_limit < 0 || c.warmup_epochs < 0 || c.learning_rate < 0) {
@@ -239,6 +404,16 @@ RunResult train(const Config& config, const FashionMnist& data) {
                                          vars.without_collection("params"));
   std::vector<EpochMetrics> history;
 
+  const CheckpointStore checkpoints(config.out_dir / "checkpoints", config.keep_checkpoints);
+  if (config.resume) {
+    restore_latest(checkpoints, config, state, history);
+    log << "resumed from " << checkpoints.file(static_cast<std::int64_t>(history.size())).string()
+        << " (epoch " << history.size() << " of " << config.epochs << ")\n";
+  } else if (!checkpoints.epochs().empty()) {
+    log << "starting a new run in " << config.out_dir.string()
+        << ": its earlier checkpoints are replaced (--resume continues a run)\n";
+    for (std::int64_t epoch : checkpoints.epochs()) std::filesystem::remove(checkpoints.file(epoch));
+  }
   std::filesystem::create_directories(config.out_dir);
   const std::int64_t first_epoch = static_cast<std::int64_t>(history.size());
   const std::int64_t last_epoch =
@@ -273,6 +448,8 @@ RunResult train(const Config& config, const FashionMnist& data) {
     write_text_file(config.out_dir / "curves.svg",
                     plot_svg(history, "Fashion-MNIST, " + to_string(config.model) + ", " +
                                           to_string(config.optimizer)));
+    checkpoints.save(epoch + 1,
+                     jute::Tree{{"state", state.to_tree()}, {"history", history_tree(history)}});
     log << summary_line(history.back(), config.epochs) << "\n" << std::flush;
   }
   return {state, history};
