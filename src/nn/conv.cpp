@@ -20,15 +20,21 @@ ConvPadding::ConvPadding(const std::string& name) {
   std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  if (upper == "SAME") kind_ = Kind::Same;
-  else if (upper == "VALID") kind_ = Kind::Valid;
-  else if (upper == "CIRCULAR") kind_ = Kind::Circular;
-  else if (upper == "REFLECT") kind_ = Kind::Reflect;
-  else if (upper == "CAUSAL") kind_ = Kind::Causal;
+  if (upper == "SAME")
+    kind_ = Kind::Same;
+  else if (upper == "VALID")
+    kind_ = Kind::Valid;
+  else if (upper == "CIRCULAR")
+    kind_ = Kind::Circular;
+  else if (upper == "REFLECT")
+    kind_ = Kind::Reflect;
+  else if (upper == "CAUSAL")
+    kind_ = Kind::Causal;
   else
-    throw ValueError("[ConvPadding] Unknown padding \"" + name +
-                     "\"; use \"SAME\", \"VALID\", \"CIRCULAR\", \"REFLECT\", \"CAUSAL\", an int or "
-                     "(low, high) pairs per spatial axis.");
+    throw ValueError(
+        "[ConvPadding] Unknown padding \"" + name +
+        "\"; use \"SAME\", \"VALID\", \"CIRCULAR\", \"REFLECT\", \"CAUSAL\", an int or "
+        "(low, high) pairs per spatial axis.");
 }
 
 ConvPadding::ConvPadding(int pad) : kind_(Kind::Symmetric), pads_{{pad, pad}} {}
@@ -38,13 +44,20 @@ ConvPadding::ConvPadding(std::vector<std::pair<std::int64_t, std::int64_t>> expl
 
 std::string ConvPadding::to_string() const {
   switch (kind_) {
-    case Kind::Same: return "SAME";
-    case Kind::Valid: return "VALID";
-    case Kind::Circular: return "CIRCULAR";
-    case Kind::Reflect: return "REFLECT";
-    case Kind::Causal: return "CAUSAL";
-    case Kind::Symmetric: return std::to_string(pads_[0].first);
-    case Kind::Explicit: break;
+    case Kind::Same:
+      return "SAME";
+    case Kind::Valid:
+      return "VALID";
+    case Kind::Circular:
+      return "CIRCULAR";
+    case Kind::Reflect:
+      return "REFLECT";
+    case Kind::Causal:
+      return "CAUSAL";
+    case Kind::Symmetric:
+      return std::to_string(pads_[0].first);
+    case Kind::Explicit:
+      break;
   }
   std::string s = "[";
   for (std::size_t i = 0; i < pads_.size(); ++i)
@@ -74,9 +87,10 @@ BatchFlat flatten_batch(const char* layer, const Scope& s, const Array& x, std::
   const int num_batch = x.ndim() - static_cast<int>(nsp + 1);
   if (num_batch < 0)
     layer_error(layer, s,
-                "a kernel_size of " + std::to_string(nsp) + " spatial axes needs an input (batch..., " +
-                    std::to_string(nsp) + " spatial axes, features) of rank at least " +
-                    std::to_string(nsp + 1) + "; got " + jute::detail::shape_str(x.shape()) + ".");
+                "a kernel_size of " + std::to_string(nsp) +
+                    " spatial axes needs an input (batch..., " + std::to_string(nsp) +
+                    " spatial axes, features) of rank at least " + std::to_string(nsp + 1) +
+                    "; got " + jute::detail::shape_str(x.shape()) + ".");
   BatchFlat f;
   if (num_batch == 1) {
     f.x = x;
@@ -169,8 +183,8 @@ Array Conv::operator()(Scope& s, const Array& input) const {
   if (mask.valid()) kernel = kernel * mask;
   const Array bias = use_bias ? s.param("bias", bias_init, {features}, param_dtype) : Array();
   const DType dt = detail::compute_dtype(dtype, {x.dtype(), kernel.dtype()});
-  const Array y = conv_general_dilated(cast(x, dt), cast(kernel, dt), st, lax_padding, in_dil,
-                                       k_dil, groups);
+  const Array y =
+      conv_general_dilated(cast(x, dt), cast(kernel, dt), st, lax_padding, in_dil, k_dil, groups);
   return flat.restore(add_bias(y, bias, dt));
 }
 

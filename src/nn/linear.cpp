@@ -88,8 +88,8 @@ Array DenseGeneral::operator()(Scope& s, const Array& x) const {
     in_shape.push_back(x.shape(a));
     perm.push_back(a);
   }
-  const std::int64_t nb = product(batch_shape), nk = product(in_shape),
-                     nf = product(free_shape), nn_ = product(features);
+  const std::int64_t nb = product(batch_shape), nk = product(in_shape), nf = product(free_shape),
+                     nn_ = product(features);
 
   Shape kernel_shape = batch_shape;
   kernel_shape.insert(kernel_shape.end(), in_shape.begin(), in_shape.end());
@@ -114,10 +114,12 @@ Array DenseGeneral::operator()(Scope& s, const Array& x) const {
 
   const DType dt = detail::compute_dtype(dtype, {x.dtype(), param_dtype});
   bool identity = true;
-  for (std::size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<int>(i);
+  for (std::size_t i = 0; i < perm.size(); ++i)
+    identity = identity && perm[i] == static_cast<int>(i);
   const Array xt = identity ? cast(x, dt) : transpose(cast(x, dt), perm);
-  Array y = bd.empty() ? matmul(reshape(xt, {nf, nk}), reshape(cast(kernel, dt), {nk, nn_}))
-                       : matmul(reshape(xt, {nb, nf, nk}), reshape(cast(kernel, dt), {nb, nk, nn_}));
+  Array y = bd.empty()
+                ? matmul(reshape(xt, {nf, nk}), reshape(cast(kernel, dt), {nk, nn_}))
+                : matmul(reshape(xt, {nb, nf, nk}), reshape(cast(kernel, dt), {nb, nk, nn_}));
   Shape out_shape = batch_shape;
   out_shape.insert(out_shape.end(), free_shape.begin(), free_shape.end());
   out_shape.insert(out_shape.end(), features.begin(), features.end());
@@ -149,7 +151,8 @@ Array embedding_table(const Embed& e, Scope& s) {
 Array Embed::operator()(Scope& s, const Array& ids) const {
   const Array table = embedding_table(*this, s);
   if (!is_integer(ids.dtype()))
-    throw DtypeError("[Embed] at \"" + s.path_text() + "\": the ids must have an integer dtype; got " +
+    throw DtypeError("[Embed] at \"" + s.path_text() +
+                     "\": the ids must have an integer dtype; got " +
                      std::string(jute::name(ids.dtype())) + " (convert with astype(int32)).");
   Shape out_shape = ids.shape();
   out_shape.push_back(features);

@@ -17,11 +17,12 @@ Array pool(const char* op, const Array& x, ReduceOp reduce, const Shape& window,
   const std::size_t nw = window.size();
   const int num_batch = x.ndim() - static_cast<int>(nw + 1);
   if (nw == 0 || num_batch < 0)
-    throw ShapeError(std::string("[") + op + "] A window of " + std::to_string(nw) +
-                     " spatial axes needs an input (batch..., spatial..., features) of rank at least " +
-                     std::to_string(nw + 1) + " and at least one window entry; got input " +
-                     jute::detail::shape_str(x.shape()) + " and window " +
-                     jute::detail::shape_str(window) + ".");
+    throw ShapeError(
+        std::string("[") + op + "] A window of " + std::to_string(nw) +
+        " spatial axes needs an input (batch..., spatial..., features) of rank at least " +
+        std::to_string(nw + 1) + " and at least one window entry; got input " +
+        jute::detail::shape_str(x.shape()) + " and window " + jute::detail::shape_str(window) +
+        ".");
   if (!strides.empty() && strides.size() != nw)
     throw ShapeError(std::string("[") + op + "] strides " + jute::detail::shape_str(strides) +
                      " must have one entry per window entry " + jute::detail::shape_str(window) +
@@ -29,11 +30,12 @@ Array pool(const char* op, const Array& x, ReduceOp reduce, const Shape& window,
   Shape dims(static_cast<std::size_t>(num_batch), 1), st = dims;
   dims.insert(dims.end(), window.begin(), window.end());
   dims.push_back(1);
-  if (strides.empty()) st.insert(st.end(), nw, 1);
-  else st.insert(st.end(), strides.begin(), strides.end());
+  if (strides.empty())
+    st.insert(st.end(), nw, 1);
+  else
+    st.insert(st.end(), strides.begin(), strides.end());
   st.push_back(1);
-  if (padding.kind() != Padding::Kind::Explicit)
-    return reduce_window(x, reduce, dims, st, padding);
+  if (padding.kind() != Padding::Kind::Explicit) return reduce_window(x, reduce, dims, st, padding);
   if (padding.pads().size() != nw)
     throw ShapeError(std::string("[") + op + "] Explicit padding needs one (low, high) pair per " +
                      "window entry (" + std::to_string(nw) + "); got " +

@@ -49,16 +49,16 @@ TEST_SUITE("nn.layers.dropout") {
     const Wrap<nn::Dropout> drop{{.rate = 0.3, .deterministic = false}};
     auto [y, _] = nn::apply(drop, Variables(), x, dropout_rng(1));
     // ('Dropout_0', 1) under rngs={'dropout': key(1)} is (4113325155, 798010028) (flax.md §1.7).
-    const Array key = Array::from_vector(std::vector<std::uint32_t>{4113325155u, 798010028u}, {2},
-                                         uint32);
+    const Array key =
+        Array::from_vector(std::vector<std::uint32_t>{4113325155u, 798010028u}, {2}, uint32);
     CHECK(array_equal(jr::fold_in_path(jr::key(1), {"Dropout_0"}, 1), key));
     const Array mask = jr::bernoulli(key, 0.7, {6, 7});
     CHECK(array_equal(y, where(mask, x / Array::scalar(0.7, float32), zeros({6, 7}))));
     // Flax's test_dropout_manual_rng: an explicit key gives the mask of that key.
     const nn::Dropout manual{.rate = 0.3};
     auto [ym, _m] = nn::apply(manual, Variables(), x, false, jr::key(9));
-    CHECK(array_equal(ym, where(jr::bernoulli(jr::key(9), 0.7, {6, 7}), x / Array::scalar(0.7, float32),
-                                zeros({6, 7}))));
+    CHECK(array_equal(ym, where(jr::bernoulli(jr::key(9), 0.7, {6, 7}),
+                                x / Array::scalar(0.7, float32), zeros({6, 7}))));
   }
 
   TEST_CASE("nn.layers.dropout: Flax's keep-fraction test — within 4 sigma for every rate") {
@@ -98,10 +98,12 @@ TEST_SUITE("nn.layers.dropout") {
     CHECK(message_of([&] { nn::apply(Wrap<nn::Dropout>{{.rate = 0.5}}, Variables(), x); }) ==
           "[Dropout] deterministic must be given exactly once, either as the field or at call "
           "time (as Flax's merge_param), got neither in \"/Dropout_0\".");
-    CHECK_THROWS_AS(nn::apply(nn::Dropout{.rate = 0.5, .deterministic = true}, Variables(), x, true),
-                    ValueError);
-    const std::string msg = message_of(
-        [&] { nn::apply(Wrap<nn::Dropout>{{.rate = 0.5, .deterministic = false}}, Variables(), x); });
+    CHECK_THROWS_AS(
+        nn::apply(nn::Dropout{.rate = 0.5, .deterministic = true}, Variables(), x, true),
+        ValueError);
+    const std::string msg = message_of([&] {
+      nn::apply(Wrap<nn::Dropout>{{.rate = 0.5, .deterministic = false}}, Variables(), x);
+    });
     CHECK(msg.find("/Dropout_0") != std::string::npos);
     CHECK(msg.find("dropout") != std::string::npos);
     CHECK_THROWS_AS(

@@ -35,8 +35,10 @@ Array arange_table(const Array&, const Shape& shape, DType dtype) {
 }  // namespace
 
 TEST_SUITE("nn.layers.linear") {
-  TEST_CASE("nn.layers.linear: Flax's test_dense, test_dense_extra_batch_dims, test_dense_no_bias") {
-    const nn::Dense dense{.features = 4, .kernel_init = nn::ones_init(), .bias_init = nn::ones_init()};
+  TEST_CASE(
+      "nn.layers.linear: Flax's test_dense, test_dense_extra_batch_dims, test_dense_no_bias") {
+    const nn::Dense dense{
+        .features = 4, .kernel_init = nn::ones_init(), .bias_init = nn::ones_init()};
     auto [y, vars] = nn::init_with_output(dense, jr::key(0), ones({1, 3}));
     CHECK(array_equal(y, full({1, 4}, 4.0)));
     CHECK(array_equal(vars.get("params/kernel"), ones({3, 4})));
@@ -66,7 +68,8 @@ TEST_SUITE("nn.layers.linear") {
     const Array x = jr::normal(jr::key(7), {2, 5});
     const Variables v = nn::init(Wrap<nn::Dense>{{.features = 3}}, jr::key(0), x);
     // The key of ('Dense_0', 1) under key(0) is (3043437727, 3662875008) (flax.md §1.7).
-    CHECK(array_equal(jr::fold_in_path(jr::key(0), {"Dense_0"}, 1), key_of(3043437727u, 3662875008u)));
+    CHECK(array_equal(jr::fold_in_path(jr::key(0), {"Dense_0"}, 1),
+                      key_of(3043437727u, 3662875008u)));
     const Array expected = nn::lecun_normal()(key_of(3043437727u, 3662875008u), {5, 3}, float32);
     CHECK(array_equal(v.get("params/Dense_0/kernel"), expected));
     CHECK(array_equal(v.get("params/Dense_0/bias"), zeros({3})));
@@ -113,40 +116,44 @@ TEST_SUITE("nn.layers.linear") {
     CHECK(allclose(y, reshape(matmul(x, reshape(v.get("params/kernel"), {4, 10})), {2, 3, 2, 5}),
                    1e-6, 1e-6));
     // The kernel is lecun_normal of the flattened (4, 10) matrix, as Flax's kernel_init_wrap.
-    CHECK(array_equal(v.get("params/kernel"),
-                      reshape(nn::lecun_normal()(jr::fold_in_path(jr::key(4), {}, 1), {4, 10}, float32),
-                              {4, 2, 5})));
+    CHECK(array_equal(
+        v.get("params/kernel"),
+        reshape(nn::lecun_normal()(jr::fold_in_path(jr::key(4), {}, 1), {4, 10}, float32),
+                {4, 2, 5})));
     // Contract axes (-2, -1) (given out of order; Flax sorts them).
-    auto [y2, v2] = nn::init_with_output(nn::DenseGeneral{.features = {6}, .axis = {-1, 1}},
-                                         jr::key(5), x);
+    auto [y2, v2] =
+        nn::init_with_output(nn::DenseGeneral{.features = {6}, .axis = {-1, 1}}, jr::key(5), x);
     CHECK(v2.get("params/kernel").shape() == Shape{3, 4, 6});
-    CHECK(allclose(y2, matmul(reshape(x, {2, 12}), reshape(v2.get("params/kernel"), {12, 6})),
-                   1e-6, 1e-6));
+    CHECK(allclose(y2, matmul(reshape(x, {2, 12}), reshape(v2.get("params/kernel"), {12, 6})), 1e-6,
+                   1e-6));
     // Contract axis 1, keeping axes 0 and 2 in order.
-    auto [y3, v3] = nn::init_with_output(nn::DenseGeneral{.features = {6}, .axis = {1}},
-                                         jr::key(6), x);
+    auto [y3, v3] =
+        nn::init_with_output(nn::DenseGeneral{.features = {6}, .axis = {1}}, jr::key(6), x);
     CHECK(y3.shape() == Shape{2, 4, 6});
     CHECK(allclose(y3, matmul(swapaxes(x, 1, 2), v3.get("params/kernel")), 1e-6, 1e-6));
   }
 
   TEST_CASE("nn.layers.linear: DenseGeneral with batch_dims — one kernel per batch index") {
     const Array x = jr::normal(jr::key(7), {2, 3, 4});
-    const nn::DenseGeneral dg{.features = {5}, .axis = {-1}, .batch_dims = {0},
-                              .bias_init = nn::normal(1.0)};
+    const nn::DenseGeneral dg{
+        .features = {5}, .axis = {-1}, .batch_dims = {0}, .bias_init = nn::normal(1.0)};
     auto [y, v] = nn::init_with_output(dg, jr::key(8), x);
     const Array k = v.get("params/kernel"), b = v.get("params/bias");
     CHECK(k.shape() == Shape{2, 4, 5});
     CHECK(b.shape() == Shape{2, 5});
     for (std::int64_t i = 0; i < 2; ++i) {
       const Array xi = slice_axis(x, 0, i, i + 1);
-      const Array expect = matmul(reshape(xi, {3, 4}), reshape(slice_axis(k, 0, i, i + 1), {4, 5})) +
-                           reshape(slice_axis(b, 0, i, i + 1), {5});
+      const Array expect =
+          matmul(reshape(xi, {3, 4}), reshape(slice_axis(k, 0, i, i + 1), {4, 5})) +
+          reshape(slice_axis(b, 0, i, i + 1), {5});
       CHECK(allclose(reshape(slice_axis(y, 0, i, i + 1), {3, 5}), expect, 1e-6, 1e-6));
     }
     // The bias initializer sees the flat (batch·features,) shape.
-    CHECK(array_equal(b, reshape(nn::normal(1.0)(jr::fold_in_path(jr::key(8), {}, 2), {10}, float32),
-                                 {2, 5})));
-    CHECK(message_of([&] { nn::init(nn::DenseGeneral{.features = {5}, .batch_dims = {1}}, jr::key(0), x); }) ==
+    CHECK(array_equal(
+        b, reshape(nn::normal(1.0)(jr::fold_in_path(jr::key(8), {}, 2), {10}, float32), {2, 5})));
+    CHECK(message_of([&] {
+            nn::init(nn::DenseGeneral{.features = {5}, .batch_dims = {1}}, jr::key(0), x);
+          }) ==
           "[DenseGeneral] at \"/\": batch_dims must be consecutive leading dimensions starting "
           "from 0.");
   }
@@ -179,8 +186,9 @@ TEST_SUITE("nn.layers.linear") {
     const Array table = v.get("params/embedding");
     CHECK(table.shape() == Shape{300, 50});
     // variance_scaling(1, fan_in, normal, out_axis=0): fan_in of (300, 50) is 50.
-    CHECK(allclose(table, jr::normal(jr::fold_in_path(jr::key(1), {}, 1), {300, 50}) *
-                              static_cast<float>(std::sqrt(1.0 / 50)),
+    CHECK(allclose(table,
+                   jr::normal(jr::fold_in_path(jr::key(1), {}, 1), {300, 50}) *
+                       static_cast<float>(std::sqrt(1.0 / 50)),
                    1e-6, 0));
     CHECK(std::abs(jute::std(table).item<double>() - std::sqrt(1.0 / 50)) < 0.003);
     // Negative ids count from the end; ids out of range give NaN rows (jnp.take's fill mode).
@@ -192,11 +200,13 @@ TEST_SUITE("nn.layers.linear") {
           "[Embed] at \"/\": the ids must have an integer dtype; got float32 (convert with "
           "astype(int32)).");
     CHECK_THROWS_AS(nn::apply(embed, v, Array({1.0f})), DtypeError);
-    CHECK(message_of([&] { nn::apply(embed, v, nn::Embed::Attend{ones({2, 7})}); }) ==
-          "[Embed] at \"/\": attend needs a query (..., 50); got (2,7).");
+    CHECK(message_of([&] {
+            nn::apply(embed, v, nn::Embed::Attend{ones({2, 7})});
+          }) == "[Embed] at \"/\": attend needs a query (..., 50); got (2,7).");
     // num_embeddings == 1 broadcasts the single row to every id, as Flax.
     const nn::Embed one{.num_embeddings = 1, .features = 2, .embedding_init = nn::ones_init()};
-    auto [y1, _1] = nn::apply(one, nn::init(one, jr::key(0), zeros({1}, int32)), Array({5, 0}, int32));
+    auto [y1, _1] =
+        nn::apply(one, nn::init(one, jr::key(0), zeros({1}, int32)), Array({5, 0}, int32));
     CHECK(array_equal(y1, ones({2, 2})));
   }
 
@@ -205,8 +215,8 @@ TEST_SUITE("nn.layers.linear") {
     const Wrap<nn::Dense> dense{{.features = 2, .bias_init = nn::normal(1.0)}};
     check_layer_grads(dense, nn::init(dense, jr::key(1), x), x);
     const Array x3 = jr::normal(jr::key(10), {2, 3, 4});
-    const Wrap<nn::DenseGeneral> dg{{.features = {2, 2}, .axis = {-1}, .batch_dims = {0},
-                                     .bias_init = nn::normal(1.0)}};
+    const Wrap<nn::DenseGeneral> dg{
+        {.features = {2, 2}, .axis = {-1}, .batch_dims = {0}, .bias_init = nn::normal(1.0)}};
     check_layer_grads(dg, nn::init(dg, jr::key(2), x3), x3);
     const Wrap<nn::DenseGeneral> dg2{{.features = {3}, .axis = {1, 2}}};
     check_layer_grads(dg2, nn::init(dg2, jr::key(3), x3), x3);
@@ -228,11 +238,13 @@ TEST_SUITE("nn.layers.linear") {
     CHECK(message_of([] { nn::init(Wrap<nn::Dense>{{.features = 3}}, jr::key(0), Array(1.0f)); }) ==
           "[Dense] at \"/Dense_0\": the input must have at least one axis (the features); got a "
           "scalar.");
-    CHECK_THROWS_AS(nn::init(Wrap<nn::Dense>{{.features = 3}}, jr::key(0), Array(1.0f)), ShapeError);
+    CHECK_THROWS_AS(nn::init(Wrap<nn::Dense>{{.features = 3}}, jr::key(0), Array(1.0f)),
+                    ShapeError);
     // A stored kernel of another input size: the core's shape error, naming the path.
     const Variables v = nn::init(Wrap<nn::Dense>{{.features = 3}}, jr::key(0), ones({2, 4}));
-    const std::string msg =
-        message_of([&] { nn::apply(Wrap<nn::Dense>{{.features = 3}}, v, ones({2, 5})); });
+    const std::string msg = message_of([&] {
+      nn::apply(Wrap<nn::Dense>{{.features = 3}}, v, ones({2, 5}));
+    });
     CHECK(msg.find("/Dense_0") != std::string::npos);
     CHECK(msg.find("kernel") != std::string::npos);
     CHECK_THROWS_AS(nn::apply(Wrap<nn::Dense>{{.features = 3}}, v, ones({2, 5})),

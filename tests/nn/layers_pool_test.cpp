@@ -55,7 +55,8 @@ TEST_SUITE("nn.layers.pooling") {
     const std::vector<std::pair<std::int64_t, std::int64_t>> pads{{1, 2}};
     CHECK(values(nn::max_pool(x, {3}, {3}, pads)) == std::vector<double>{3, 4, 9});
     CHECK(values(nn::min_pool(x, {3}, {3}, pads)) == std::vector<double>{-1, -5, 2});
-    CHECK(values(nn::avg_pool(x, {3}, {3}, pads)) == std::vector<double>{static_cast<float>(2.0 / 3), 0, static_cast<float>(11.0 / 3)});
+    CHECK(values(nn::avg_pool(x, {3}, {3}, pads)) ==
+          std::vector<double>{static_cast<float>(2.0 / 3), 0, static_cast<float>(11.0 / 3)});
     CHECK(values(nn::avg_pool(x, {3}, {3}, pads, false)) == std::vector<double>{1, 0, 5.5});
     // Integers: max keeps the dtype, the mean is float32.
     const Array xi = reshape(Array({1, 5, 2, 8}, int32), {1, 4, 1});
@@ -70,24 +71,36 @@ TEST_SUITE("nn.layers.pooling") {
 
   TEST_CASE("nn.layers.pooling: check_grads of avg_pool, max_pool and min_pool") {
     const Array x = jr::normal(jr::key(1), {2, 5, 4, 3}).astype(float64);
-    testing::check_grads([](const Array& a) { return nn::avg_pool(a, {2, 2}, {2, 1}, "SAME"); },
-                         x, 2);
     testing::check_grads(
-        [](const Array& a) { return nn::avg_pool(a, {3, 2}, {1, 2}, "SAME", false); }, x, 2);
-    testing::check_grads([](const Array& a) { return nn::max_pool(a, {2, 3}, {1, 1}, "SAME"); },
-                         x, 2);
+        [](const Array& a) {
+          return nn::avg_pool(a, {2, 2}, {2, 1}, "SAME");
+        },
+        x, 2);
+    testing::check_grads(
+        [](const Array& a) {
+          return nn::avg_pool(a, {3, 2}, {1, 2}, "SAME", false);
+        },
+        x, 2);
+    testing::check_grads(
+        [](const Array& a) {
+          return nn::max_pool(a, {2, 3}, {1, 1}, "SAME");
+        },
+        x, 2);
     testing::check_grads([](const Array& a) { return nn::min_pool(a, {2, 2}, {2, 2}); }, x, 2);
   }
 
   TEST_CASE("nn.layers.pooling: errors") {
-    CHECK(message_of([] { nn::max_pool(ones({4, 4}), {2, 2}); }) ==
+    CHECK(message_of([] {
+            nn::max_pool(ones({4, 4}), {2, 2});
+          }) ==
           "[max_pool] A window of 2 spatial axes needs an input (batch..., spatial..., features) "
           "of rank at least 3 and at least one window entry; got input (4,4) and window (2,2).");
     CHECK_THROWS_AS(nn::avg_pool(ones({1, 4, 4, 1}), {2, 2}, {2}), ShapeError);
     CHECK(message_of([] {
             nn::avg_pool(ones({1, 4, 4, 1}), {2, 2}, {},
                          std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}});
-          }) == "[avg_pool] Explicit padding needs one (low, high) pair per window entry (2); got 1.");
+          }) ==
+          "[avg_pool] Explicit padding needs one (low, high) pair per window entry (2); got 1.");
     CHECK_THROWS_AS(nn::min_pool(ones({1, 4, 1}, int32), {2}), DtypeError);
   }
 }

@@ -25,14 +25,15 @@ TEST_SUITE("nn.layers.sequential") {
     CHECK(vars.collection("params").keys() == std::vector<std::string>{"layers_0", "layers_2"});
     CHECK(vars.get("params/layers_0/kernel").shape() == Shape{5, 4});
     CHECK(vars.get("params/layers_2/kernel").shape() == Shape{4, 2});
-    const Array h = nn::relu(matmul(x, vars.get("params/layers_0/kernel")) +
-                             vars.get("params/layers_0/bias"));
-    CHECK(allclose(y, matmul(h, vars.get("params/layers_2/kernel")) + vars.get("params/layers_2/bias"),
+    const Array h =
+        nn::relu(matmul(x, vars.get("params/layers_0/kernel")) + vars.get("params/layers_0/bias"));
+    CHECK(allclose(y,
+                   matmul(h, vars.get("params/layers_2/kernel")) + vars.get("params/layers_2/bias"),
                    1e-6, 1e-6));
     // The keys are those of children named layers_0 and layers_2.
-    CHECK(array_equal(vars.get("params/layers_0/kernel"),
-                      nn::lecun_normal()(jr::fold_in_path(jr::key(1), {"layers_0"}, 1), {5, 4},
-                                         float32)));
+    CHECK(array_equal(
+        vars.get("params/layers_0/kernel"),
+        nn::lecun_normal()(jr::fold_in_path(jr::key(1), {"layers_0"}, 1), {5, 4}, float32)));
     check_layer_grads(mlp, vars, x);
   }
 
@@ -41,8 +42,12 @@ TEST_SUITE("nn.layers.sequential") {
       static const char* name() { return "Net"; }
       Array operator()(nn::Scope& s, const Array& x) const {
         const nn::Sequential block{{nn::Conv{.features = 2, .kernel_size = {3, 3}},
-                                    [](const Array& a) { return nn::avg_pool(a, {2, 2}, {2, 2}); },
-                                    [](const Array& a) { return reshape(a, {a.shape(0), -1}); },
+                                    [](const Array& a) {
+                                      return nn::avg_pool(a, {2, 2}, {2, 2});
+                                    },
+                                    [](const Array& a) {
+                                      return reshape(a, {a.shape(0), -1});
+                                    },
                                     nn::Dense{.features = 3}}};
         return s.child(nn::Dense{.features = 1}, s.child(block, x));
       }

@@ -29,9 +29,9 @@ namespace jute::nn {
 class ConvPadding {
  public:
   enum class Kind { Same, Valid, Circular, Reflect, Causal, Explicit, Symmetric };
-  ConvPadding(const char* name);                                                   // NOLINT
-  ConvPadding(const std::string& name);                                            // NOLINT
-  ConvPadding(int pad);                                                            // NOLINT
+  ConvPadding(const char* name);                                                  // NOLINT
+  ConvPadding(const std::string& name);                                           // NOLINT
+  ConvPadding(int pad);                                                           // NOLINT
   ConvPadding(std::vector<std::pair<std::int64_t, std::int64_t>> explicit_pads);  // NOLINT
   Kind kind() const { return kind_; }
   /// The explicit pairs (Explicit) or {(n, n)} (Symmetric).

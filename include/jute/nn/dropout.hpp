@@ -30,8 +30,7 @@ struct Dropout {
   std::optional<bool> deterministic = std::nullopt;
   std::string rng_collection = "dropout";
 
-  Array operator()(Scope& s, const Array& x,
-                   std::optional<bool> deterministic_now = std::nullopt,
+  Array operator()(Scope& s, const Array& x, std::optional<bool> deterministic_now = std::nullopt,
                    const Array& rng = Array()) const;
 };
 

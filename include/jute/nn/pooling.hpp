@@ -1,7 +1,7 @@
 // jute/nn/pooling.hpp — flax.linen's pooling functions over channels-last inputs.
 //
-//   auto y = jute::nn::avg_pool(x, {2, 2}, {2, 2});          // NHWC (N, 28, 28, C) → (N, 14, 14, C)
-//   auto m = jute::nn::max_pool(x, {3, 3}, {2, 2}, "SAME");
+//   auto y = jute::nn::avg_pool(x, {2, 2}, {2, 2});          // NHWC (N, 28, 28, C) → (N, 14, 14,
+//   C) auto m = jute::nn::max_pool(x, {3, 3}, {2, 2}, "SAME");
 //
 // The input is (batch..., spatial..., features) with one spatial axis per window entry; any number
 // of leading batch axes (none included) is accepted, as Flax's `pool`. `strides` empty means ones

@@ -2,8 +2,9 @@
 // input of the next.
 //
 //   jute::nn::Sequential mlp{{jute::nn::Dense{64}, jute::nn::relu, jute::nn::Dense{10}}};
-//   auto vars = jute::nn::init(mlp, key, x);   // params/layers_0/{kernel,bias}, params/layers_2/...
-//   auto y = s.child(mlp, x);                  // inside a module: params/.../Sequential_0/layers_0
+//   auto vars = jute::nn::init(mlp, key, x);   // params/layers_0/{kernel,bias},
+//   params/layers_2/... auto y = s.child(mlp, x);                  // inside a module:
+//   params/.../Sequential_0/layers_0
 #pragma once
 
 #include <concepts>
@@ -32,10 +33,10 @@ struct Sequential {
   class Layer {
    public:
     template <class M>
-      requires(!std::is_same_v<std::decay_t<M>, Layer> &&
-               (std::is_invocable_r_v<Array, const std::decay_t<M>&, Scope&, const Array&> ||
-                std::is_invocable_r_v<Array, const std::decay_t<M>&, const Array&>))
-    Layer(M&& layer) {  // NOLINT(google-explicit-constructor)
+    requires(!std::is_same_v<std::decay_t<M>, Layer> &&
+             (std::is_invocable_r_v<Array, const std::decay_t<M>&, Scope&, const Array&> ||
+              std::is_invocable_r_v<Array, const std::decay_t<M>&, const Array&>))
+        Layer(M&& layer) {  // NOLINT(google-explicit-constructor)
       using T = std::decay_t<M>;
       if constexpr (std::is_invocable_r_v<Array, const T&, Scope&, const Array&>) {
         call_ = [m = T(std::forward<M>(layer))](Scope& s, const std::string& child_name,
