@@ -92,6 +92,10 @@ inline bool any_traced_in(const std::vector<Array>& v) {
   return false;
 }
 
+/// True when `a` may need a cotangent in a derivative rule: it was produced under some trace.
+/// Constants (no node) never do, so rules skip their work for them (a network's input, relu's 0).
+inline bool may_need_cotangent(const Array& a) { return a.impl()->node != nullptr; }
+
 /// Attaches a node for `op` to `out` (a new impl sharing out's buffer) when any input is traced;
 /// otherwise returns `out` unchanged. Integer and bool outputs are never recorded.
 Array record(const char* op, const Array& out, std::vector<Array> inputs, VjpRule rule);

@@ -69,10 +69,6 @@ namespace detail {
 
 namespace {
 
-/// True when `a` may need a cotangent: it was produced under some trace. Constants (no node)
-/// never do, which saves e.g. the input gradient of a network's first convolution.
-bool may_need_cotangent(const Array& a) { return a.impl()->node != nullptr; }
-
 /// Promotes two float operands to their common dtype (float32 with float64 gives float64).
 void harmonize(Array& a, Array& b) {
   if (a.dtype() == b.dtype()) return;

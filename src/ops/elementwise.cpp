@@ -706,18 +706,26 @@ Array where(const Array& cond, Array a, Array b) {
     const auto plan = detail::make_plan<3>(shape, {&cond.shape(), &a.shape(), &b.shape()});
     visit_dtype(rt.dtype, [&](auto t) {
       using T = decltype(t);
-      detail::ternary_loop(plan, detail::mutable_data<T>(out), cond.data<bool>(), a.data<T>(),
-                           b.data<T>(), [](bool c, T x, T y) { return c ? x : y; });
+      // The condition is read as bytes (0 or 1): GCC vectorizes the select then, but not with
+      // bool loads (a branch per element, mispredicted half the time on relu's input).
+      const auto* c = reinterpret_cast<const std::uint8_t*>(cond.data<bool>());
+      detail::ternary_loop(plan, detail::mutable_data<T>(out), c, a.data<T>(), b.data<T>(),
+                           [](std::uint8_t c, T x, T y) { return c ? x : y; });
     });
   }
   out = detail::with_weak(out, rt.weak);
   if (traced)
     out = detail::record(
         "where", out, {cond, a, b}, [](const Array& g, const std::vector<Array>& in, const Array&) {
-          Array zero = zeros_like(g);
-          return std::vector<Array>{Array(),
-                                    detail::unbroadcast(where(in[0], g, zero), in[1].shape()),
-                                    detail::unbroadcast(where(in[0], zero, g), in[2].shape())};
+          // A scalar zero (broadcast by where, no zero-filled array), and no cotangent for an
+          // operand no trace follows (relu's constant 0 would cost a full reduction).
+          const Array zero = detail::weak_scalar(0.0, g.dtype());
+          return std::vector<Array>{
+              Array(),
+              detail::may_need_cotangent(in[1]) ? detail::unbroadcast(where(in[0], g, zero), in[1].shape())
+                              : Array(),
+              detail::may_need_cotangent(in[2]) ? detail::unbroadcast(where(in[0], zero, g), in[2].shape())
+                              : Array()};
         });
   return out;
 }

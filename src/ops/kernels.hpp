@@ -232,7 +232,27 @@ void ternary_loop(const LoopPlan<3>& p, TO* o, const TA* a, const TB* b, const T
     const TB* y = b + off[1];
     const TC* z = c + off[2];
     if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-      for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], z[i]);
+      if (same_buffer(out, y)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], static_cast<TB>(out[i]), z[i]);
+      } else if (same_buffer(out, z)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], static_cast<TC>(out[i]));
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], z[i]);
+      }
+    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {  // where(c, x, scalar): relu and its rule
+      const TC w = *z;
+      if (same_buffer(out, y)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], static_cast<TB>(out[i]), w);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], w);
+      }
+    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {  // where(c, scalar, y)
+      const TB v = *y;
+      if (same_buffer(out, z)) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v, static_cast<TC>(out[i]));
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = f(x[i], v, z[i]);
+      }
     } else if (s[0] == 1 && s[1] == 0 && s[2] == 0) {  // clip(x, lo, hi) with scalar bounds
       const TB v = *y;
       const TC w = *z;

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "core/array_impl.hpp"
+#include "core/trace.hpp"
 #include "jute/ops.hpp"
 
 namespace jute::detail {
@@ -32,10 +33,6 @@ void add_strided(const void* src, void* dst, const std::int64_t* strides, const 
 
 /// `axis` normalized to [0, ndim); ShapeError "[op] Axis 3 is out of bounds ..." otherwise.
 int normalize_axis(int axis, int ndim, const char* op);
-
-/// False when `a` carries no autodiff node at all: no trace can want a cotangent for it, so a rule
-/// may skip computing one (matmul's rule skips the GEMM for a layer's untraced input this way).
-inline bool may_need_cotangent(const Array& a) { return a.impl()->node != nullptr; }
 
 /// out[i] = a[start + i · step] per axis (steps may be negative), recorded as `op`; its
 /// derivative is `strided_scatter`. slice, slice_axis and flip are this op.
