@@ -18,6 +18,7 @@
 #include "fashion/report.hpp"
 #include "fashion/train.hpp"
 #include "jute/errors.hpp"
+#include "jute/io/serialization.hpp"
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
 
@@ -130,14 +131,16 @@ TEST_SUITE("examples.fashion") {
       TempDir dir;
       write_dataset(dir.path, 30, 20, gzip);
       const auto data = fashion::load_fashion_mnist(dir.path);
-      CHECK(data.train.images.shape() == jute::Shape{30, 28, 28, 1});
-      CHECK(data.train.images.dtype() == jute::float32);
-      CHECK(data.train.labels.dtype() == jute::int32);
+      CHECK(data.train.size() == 30);
       CHECK(data.test.size() == 20);
-      CHECK(data.train.labels.at<int>({13}) == 3);
+      CHECK(data.train.examples().get("image").type_string() == "u8[30,28,28,1]");
+      const jute::Tree batch = data.train.batches({.batch_size = 16})[0];
+      CHECK(batch.get("image").type_string() == "f32[16,28,28,1]");
+      CHECK(batch.get("label").type_string() == "i32[16]");
+      CHECK(batch.get("label").at<int>({13}) == 3);
       // Example 0, label 0: the square at rows 7..13, columns 0..5; pixel (7, 0) is 200 + 7.
-      CHECK(data.train.images.at<float>({0, 7, 0, 0}) == 207.0f / 255.0f);
-      CHECK(data.train.images.at<float>({0, 0, 1, 0}) == 5.0f / 255.0f);
+      CHECK(batch.get("image").at<float>({0, 7, 0, 0}) == 207.0f / 255.0f);
+      CHECK(batch.get("image").at<float>({0, 0, 1, 0}) == 5.0f / 255.0f);
       const auto limited = fashion::load_fashion_mnist(dir.path, 12, 5);
       CHECK(limited.train.size() == 12);
       CHECK(limited.test.size() == 5);
@@ -154,7 +157,7 @@ TEST_SUITE("examples.fashion") {
     write_dataset(dir.path);
     fs::remove(dir.path / "t10k-labels-idx1-ubyte.gz");
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
-                   "t10k-labels-idx1-ubyte.gz is missing"));
+                   "t10k-labels-idx1-ubyte nor its .gz exists"));
 
     // A gzip stream cut in half.
     write_dataset(dir.path);
@@ -162,24 +165,31 @@ TEST_SUITE("examples.fashion") {
     fs::resize_file(images, fs::file_size(images) / 2);
     const std::string cut = error_of([&] { fashion::load_fashion_mnist(dir.path); });
     CHECK(contains(cut, images.string()));
-    CHECK((contains(cut, "is corrupt") || contains(cut, "not a valid IDX file")));
+    CHECK(contains(cut, "is not a valid IDX file"));
 
     // Bytes that are no gzip stream and no IDX header.
     write_bytes(images, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}, false);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
-                   "is not a valid IDX file: bad magic number"));
+                   images.string() + " is not a valid IDX file"));
 
     // A header promising more images than the file holds.
     write_bytes(images, idx_bytes({64, 28, 28}, std::vector<std::uint8_t>(100, 1)), true);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
-                   "the header promises 50176 values but the file holds 100"));
+                   images.string() + " is not a valid IDX file"));
 
     // Labels that do not match the images.
     write_dataset(dir.path);
     write_bytes(dir.path / "train-labels-idx1-ubyte.gz", idx_bytes({63}, std::vector<std::uint8_t>(63)),
                 true);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
-                   "holds labels of shape (63) for 64 images"));
+                   "values for 64 images in"));
+
+    // A label outside 0..9.
+    write_dataset(dir.path);
+    write_bytes(dir.path / "train-labels-idx1-ubyte.gz", idx_bytes({64}, std::vector<std::uint8_t>(64, 10)),
+                true);
+    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
+                   "are not all in 0..9"));
   }
 
   TEST_CASE("report: durations, the progress line, the summary and metrics.csv") {
@@ -238,13 +248,14 @@ TEST_SUITE("examples.fashion") {
     write_dataset(dir.path, 32, 10);
     const auto data = fashion::load_fashion_mnist(dir.path);
     const fashion::Model model(fashion::ModelKind::cnn_bn);
-    const auto sample = jute::slice_axis(data.train.images, 0, 0, 16);
+    const jute::Tree first = data.train.batches({.batch_size = 16})[0];
+    const auto sample = first.get("image");
     const auto vars = model.init(jute::random::key(0), sample);
     CHECK(vars.collections() == std::vector<std::string>{"batch_stats", "params"});
     const auto state = jute::optim::TrainState::create(
         vars.collection("params"), jute::optim::adamw(1e-3), vars.without_collection("params"));
     const jute::Tree before = state.to_tree();
-    const fashion::Batch batch{sample, jute::slice_axis(data.train.labels, 0, 0, 16)};
+    const fashion::Batch batch{sample, first.get("label")};
     const auto a = fashion::train_step(model, state, batch, jute::random::key(7));
     const auto b = fashion::train_step(model, state, batch, jute::random::key(7));
     CHECK(state.to_tree() == before);
@@ -351,8 +362,7 @@ TEST_SUITE("examples.fashion") {
     config.model = fashion::ModelKind::mlp;
     const auto latest = out.path / "checkpoints" / "checkpoint_5";
     fs::resize_file(latest, fs::file_size(latest) - 10);
-    CHECK(contains(error_of([&] { fashion::train(config); }),
-                   "checkpoint_5 is truncated or corrupt"));
+    CHECK_THROWS_AS(fashion::train(config), jute::io::FormatError);
 
     // --resume in a directory without checkpoints.
     config.out_dir = out.path / "empty";

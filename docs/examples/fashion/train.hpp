@@ -100,10 +100,10 @@ struct EvalMetrics {
   double accuracy = 0;
 };
 
-/// Mean loss and accuracy over a whole split in evaluation mode (running averages, no dropout),
+/// Mean loss and accuracy over a whole data set in evaluation mode (running averages, no dropout),
 /// in batches of `batch_size`.
-EvalMetrics evaluate(const Model& model, const jute::optim::TrainState& state, const Split& split,
-                     std::int64_t batch_size = 1000);
+EvalMetrics evaluate(const Model& model, const jute::optim::TrainState& state,
+                     const jute::io::Dataset& data, std::int64_t batch_size = 1000);
 
 // ---- the loop --------------------------------------------------------------------------------
 
