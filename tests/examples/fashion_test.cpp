@@ -2,7 +2,6 @@
 // the report files, and reproducibility of whole training runs on tiny generated data sets.
 #include <doctest/doctest.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,7 +17,8 @@
 #include "fashion/report.hpp"
 #include "fashion/train.hpp"
 #include "jute/errors.hpp"
-#include "jute/io/serialization.hpp"
+#include "jute/io/checkpoint.hpp"
+#include "jute/io/idx.hpp"
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
 
@@ -43,7 +43,8 @@ struct TempDir {
   }
 };
 
-/// The bytes of an IDX file of unsigned bytes with the given dimensions.
+/// The bytes of an IDX file of unsigned bytes with the given dimensions, whatever the number of
+/// values (io::to_idx writes only consistent files).
 std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
                                     const std::vector<std::uint8_t>& values) {
   std::vector<std::uint8_t> out = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
@@ -54,18 +55,8 @@ std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims,
   return out;
 }
 
-void write_bytes(const fs::path& file, const std::vector<std::uint8_t>& bytes, bool gzip) {
-  if (gzip) {
-    gzFile f = gzopen(file.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) ==
-            static_cast<int>(bytes.size()));
-    REQUIRE(gzclose(f) == Z_OK);
-  } else {
-    std::ofstream(file, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()),
-               static_cast<std::streamsize>(bytes.size()));
-  }
+jute::Array bytes_array(const std::vector<std::uint8_t>& values, const jute::Shape& shape) {
+  return jute::Array::from_raw(values.data(), jute::uint8, shape, jute::uint8);
 }
 
 /// A tiny learnable Fashion-MNIST stand-in: example i has label i mod 10 and a bright 6×6
@@ -84,8 +75,11 @@ void write_split(const fs::path& dir, const std::string& prefix, std::uint32_t n
     }
   }
   const std::string ext = gzip ? ".gz" : "";
-  write_bytes(dir / (prefix + "-images-idx3-ubyte" + ext), idx_bytes({n, 28, 28}, images), gzip);
-  write_bytes(dir / (prefix + "-labels-idx1-ubyte" + ext), idx_bytes({n}, labels), gzip);
+  const auto count = static_cast<std::int64_t>(n);
+  jute::io::write_idx(dir / (prefix + "-images-idx3-ubyte" + ext),
+                      bytes_array(images, {count, 28, 28}), gzip);
+  jute::io::write_idx(dir / (prefix + "-labels-idx1-ubyte" + ext), bytes_array(labels, {count}),
+                      gzip);
 }
 
 void write_dataset(const fs::path& dir, std::uint32_t train = 64, std::uint32_t test = 40,
@@ -168,26 +162,25 @@ TEST_SUITE("examples.fashion") {
     CHECK(contains(cut, "is not a valid IDX file"));
 
     // Bytes that are no gzip stream and no IDX header.
-    write_bytes(images, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'}, false);
+    jute::io::write_file_atomic(images, std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o'});
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
                    images.string() + " is not a valid IDX file"));
 
     // A header promising more images than the file holds.
-    write_bytes(images, idx_bytes({64, 28, 28}, std::vector<std::uint8_t>(100, 1)), true);
+    jute::io::write_file_atomic(images, idx_bytes({64, 28, 28}, std::vector<std::uint8_t>(100, 1)));
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
                    images.string() + " is not a valid IDX file"));
 
     // Labels that do not match the images.
     write_dataset(dir.path);
-    write_bytes(dir.path / "train-labels-idx1-ubyte.gz", idx_bytes({63}, std::vector<std::uint8_t>(63)),
-                true);
+    jute::io::write_idx(dir.path / "train-labels-idx1-ubyte.gz", jute::zeros({63}, jute::uint8), true);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
                    "values for 64 images in"));
 
     // A label outside 0..9.
     write_dataset(dir.path);
-    write_bytes(dir.path / "train-labels-idx1-ubyte.gz", idx_bytes({64}, std::vector<std::uint8_t>(64, 10)),
-                true);
+    jute::io::write_idx(dir.path / "train-labels-idx1-ubyte.gz", jute::full({64}, 10, jute::uint8),
+                        true);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
                    "are not all in 0..9"));
   }

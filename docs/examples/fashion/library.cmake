@@ -6,5 +6,5 @@ if(NOT TARGET jute_fashion)
                                   ${CMAKE_CURRENT_LIST_DIR}/report.cpp
                                   ${CMAKE_CURRENT_LIST_DIR}/train.cpp)
   target_include_directories(jute_fashion PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
-  target_link_libraries(jute_fashion PUBLIC jute::jute PRIVATE jute_options ZLIB::ZLIB)
+  target_link_libraries(jute_fashion PUBLIC jute::jute PRIVATE jute_options)
 endif()
