@@ -53,6 +53,7 @@ struct WindowPlan {
   Shape in_stride, out_stride;         // per window axis, in elements
   std::int64_t in_size = 0, out_size = 0;
   bool interior = true;               // every window lies inside the input
+  bool tiles = false;                 // interior, and the windows partition the input exactly
   std::vector<std::int64_t> tap_off;  // interior: input offsets of the taps, row-major
 
   WindowPlan(const Shape& in_full, const Shape& win, const Shape& str, const Shape& pad_lo,
@@ -89,6 +90,9 @@ struct WindowPlan {
           for (std::int64_t j = 0; j < window[a]; ++j) next.push_back(off + j * in_stride[a]);
         tap_off = std::move(next);
       }
+      tiles = true;
+      for (int a = 0; a < R; ++a)
+        tiles = tiles && lo[a] == 0 && window[a] == strides[a] && out[a] * strides[a] == in[a];
     }
   }
 
@@ -226,6 +230,18 @@ void window_argmax(const WindowPlan& p, const T* x, T* y, std::int32_t* idx) {
 template <class T>
 void window_sum_transpose(const WindowPlan& p, const T* g, T* dx) {
   const std::int64_t V = p.V;
+  if (p.tiles) {
+    // Every input element lies in exactly one window (2×2 stride-2 pooling): one write each,
+    // no zero fill. `T(0) + g` keeps the bits of the general path (a -0 cotangent becomes +0).
+    p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
+      const T* go = g + oo;
+      for (auto off : p.tap_off) {
+        T* d = dx + ib + off;
+        for (std::int64_t v = 0; v < V; ++v) d[v] = T(0) + go[v];
+      }
+    });
+    return;
+  }
   std::fill_n(dx, p.in_size, T(0));
   if (p.interior) {
     p.for_each_output([&](std::int64_t oo, std::int64_t ib) {

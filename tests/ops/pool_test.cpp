@@ -313,4 +313,28 @@ TEST_SUITE("pool") {
         r, ones({1, 3, 3, 1}));
     CHECK(h.to_vector<float>() == std::vector<float>{0, 0, 0, 0, 2, 2, 0, 2, 2});
   }
+
+  TEST_CASE("pool: the gradient of windows that tile the input (2x2, stride 2)") {
+    // Each input element lies in one window: its cotangent is its window's, written once (the
+    // fast path), with the bits of the zero-fill-and-add path: a -0 cotangent comes back +0.
+    const Array w = Array::from_vector(std::vector<float>{1.5f, -0.0f, -2.f, 4.f}, {1, 2, 2, 1});
+    const Array x = full({1, 4, 4, 1}, 1.0);
+    const auto pooled_dot = [&](const Array& a) {
+      return sum(reduce_window(a, ReduceOp::Sum, {1, 2, 2, 1}, {1, 2, 2, 1}) * w);
+    };
+    const std::vector<float> g = grad(pooled_dot)(x).to_vector<float>();
+    CHECK(g == std::vector<float>{1.5f, 1.5f, 0, 0, 1.5f, 1.5f, 0, 0,  //
+                                  -2, -2, 4, 4, -2, -2, 4, 4});
+    CHECK_FALSE(std::signbit(g[2]));
+    // The same window sums over a padded input (not a tiling) give the same interior gradient.
+    const auto padded = [&](const Array& a) {
+      return sum(reduce_window(a, ReduceOp::Sum, {1, 2, 2, 1}, {1, 2, 2, 1},
+                               Padding({{0, 0}, {0, 1}, {0, 1}, {0, 0}})) *
+                 w);
+    };
+    CHECK(array_equal(grad(padded)(full({1, 3, 3, 1}, 1.0)),
+                      Array::from_vector(std::vector<float>{1.5f, 1.5f, 0, 1.5f, 1.5f, 0, -2, -2,
+                                                            4},
+                                         {1, 3, 3, 1})));
+  }
 }
