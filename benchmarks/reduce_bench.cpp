@@ -11,9 +11,9 @@
 // `jute_ms` and `ref_ms` counters are thread CPU times and `ratio` is jute's over the reference's.
 #include <benchmark/benchmark.h>
 
-#include <ctime>
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <vector>
 
 #include "jute/array.hpp"

@@ -231,7 +231,11 @@ Array float_unary(const char* op, Array a, F f, UnaryRule rule, FloatBlock vec32
       if (vec32 && !a.is_abstract()) {
         Array o = detail::output_for(a, a.dtype(), a.shape(), !traced);
         if (!o.valid()) o = detail::empty(a.dtype(), a.shape());
-        vec32(a.data<float>(), detail::mutable_data<float>(o), a.size());
+        const float* in = a.data<float>();
+        float* dst = detail::mutable_data<float>(o);
+        detail::parallel_for(a.size(), detail::kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+          vec32(in + b, dst + b, e - b);
+        });
         return detail::with_weak(o, weak);
       }
     }

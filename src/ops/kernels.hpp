@@ -22,9 +22,11 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/array_impl.hpp"
+#include "core/parallel.hpp"
 #include "core/trace.hpp"
 #include "jute/ops.hpp"
 
@@ -137,7 +139,9 @@ LoopPlan<K> make_plan(const Shape& out, const std::array<const Shape*, K>& ins) 
 }
 
 /// Calls `row(out_offset, in_offsets, n, inner_strides)` for each innermost row of the plan; the
-/// output is contiguous, so a row's output is [out_offset, out_offset + n).
+/// output is contiguous, so a row's output is [out_offset, out_offset + n). Large plans run on
+/// the pool (`parallel_for`): a single row is cut into pieces, several rows are shared out whole;
+/// rows write disjoint outputs, so the result does not depend on the thread count.
 template <std::size_t K, class Row>
 void for_each_row(const LoopPlan<K>& p, Row&& row) {
   using Strides = typename LoopPlan<K>::Strides;
@@ -145,23 +149,36 @@ void for_each_row(const LoopPlan<K>& p, Row&& row) {
   const std::size_t nd = p.dims.size();
   const std::int64_t n = p.dims.back();
   const Strides& inner = p.strides.back();
-  Strides off{};
   if (nd == 1) {
-    row(std::int64_t{0}, off, n, inner);
+    parallel_for(n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      Strides off{};
+      for (std::size_t k = 0; k < K; ++k) off[k] = begin * inner[k];
+      row(begin, off, end - begin, inner);
+    });
     return;
   }
-  std::vector<std::int64_t> idx(nd - 1, 0);
-  for (std::int64_t o = 0; o < p.size; o += n) {
-    row(o, off, n, inner);
-    for (std::size_t d = nd - 1; d-- > 0;) {
-      if (++idx[d] < p.dims[d]) {
-        for (std::size_t k = 0; k < K; ++k) off[k] += p.strides[d][k];
-        break;
-      }
-      idx[d] = 0;
-      for (std::size_t k = 0; k < K; ++k) off[k] -= p.strides[d][k] * (p.dims[d] - 1);
+  parallel_for(p.size / n, grain_for(n), [&](std::int64_t first, std::int64_t last) {
+    // The outer index and operand offsets of row `first`.
+    std::vector<std::int64_t> idx(nd - 1, 0);
+    Strides off{};
+    for (std::int64_t d = static_cast<std::int64_t>(nd) - 2, r = first; d >= 0; --d) {
+      const auto du = static_cast<std::size_t>(d);
+      idx[du] = r % p.dims[du];
+      r /= p.dims[du];
+      for (std::size_t k = 0; k < K; ++k) off[k] += idx[du] * p.strides[du][k];
     }
-  }
+    for (std::int64_t r = first; r < last; ++r) {
+      row(r * n, off, n, inner);
+      for (std::size_t d = nd - 1; d-- > 0;) {
+        if (++idx[d] < p.dims[d]) {
+          for (std::size_t k = 0; k < K; ++k) off[k] += p.strides[d][k];
+          break;
+        }
+        idx[d] = 0;
+        for (std::size_t k = 0; k < K; ++k) off[k] -= p.strides[d][k] * (p.dims[d] - 1);
+      }
+    }
+  });
 }
 
 // ---- elementwise kernels -----------------------------------------------------------------------
@@ -181,11 +198,16 @@ bool same_buffer(const TO* out, const TI* in) {
 
 template <class TO, class TI, class F>
 void unary_loop(std::int64_t n, TO* out, const TI* in, F f) {
-  if (same_buffer(out, in)) {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(out[i]);
-  } else {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(in[i]);
-  }
+  parallel_for(n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+    TO* o = out + begin;
+    const TI* x = in + begin;
+    const std::int64_t m = end - begin;
+    if (same_buffer(o, x)) {
+      for (std::int64_t i = 0; i < m; ++i) o[i] = f(o[i]);
+    } else {
+      for (std::int64_t i = 0; i < m; ++i) o[i] = f(x[i]);
+    }
+  });
 }
 
 template <class TO, class TA, class TB, class F>
@@ -294,15 +316,23 @@ ReducePlan make_reduce_plan(const Shape& shape, const Axes& axes, const char* op
 /// Pairwise reduction of a contiguous row with an associative `f` (NumPy's scheme: rows of up to
 /// 128 elements run 16 interleaved accumulators, longer rows split in halves). `init` is the
 /// identity, returned for an empty row. Summation error grows as O(log n), not O(n).
+constexpr std::int64_t kRowLanes = 16, kRowBlock = 128;
+
+/// The size of the first half `reduce_row` splits a row of n elements into; 0 for a leaf.
+constexpr std::int64_t row_split(std::int64_t n) {
+  return n <= kRowBlock ? 0 : n / 2 - (n / 2) % kRowLanes;
+}
+
 template <class T, class F>
 T reduce_row(const T* x, std::int64_t n, T init, F f) {
-  constexpr std::int64_t kLanes = 16, kBlock = 128;
+  constexpr std::int64_t kLanes = kRowLanes;
   if (n < kLanes) {
     T acc = init;
     for (std::int64_t i = 0; i < n; ++i) acc = f(acc, x[i]);
     return acc;
   }
-  if (n <= kBlock) {
+  const std::int64_t half = row_split(n);
+  if (half == 0) {
     T acc[kLanes];
     for (std::int64_t k = 0; k < kLanes; ++k) acc[k] = x[k];
     std::int64_t i = kLanes;
@@ -314,8 +344,6 @@ T reduce_row(const T* x, std::int64_t n, T init, F f) {
     for (; i < n; ++i) r = f(r, x[i]);
     return r;
   }
-  std::int64_t half = n / 2;
-  half -= half % kLanes;
   return f(reduce_row(x, half, init, f), reduce_row(x + half, n - half, init, f));
 }
 
@@ -358,23 +386,60 @@ template <class T, class F>
 void fold_small(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t width, T* out,
                 F f) {
   switch (rows) {
-    case 1: fold_rows<1>(x, stride, width, out, f); return;
-    case 2: fold_rows<2>(x, stride, width, out, f); return;
-    case 3: fold_rows<3>(x, stride, width, out, f); return;
-    case 4: fold_rows<4>(x, stride, width, out, f); return;
-    case 5: fold_rows<5>(x, stride, width, out, f); return;
-    case 6: fold_rows<6>(x, stride, width, out, f); return;
-    case 7: fold_rows<7>(x, stride, width, out, f); return;
-    case 8: fold_rows<8>(x, stride, width, out, f); return;
-    case 9: fold_row_halves<4, 5>(x, stride, width, out, f); return;
-    case 10: fold_row_halves<5, 5>(x, stride, width, out, f); return;
-    case 11: fold_row_halves<5, 6>(x, stride, width, out, f); return;
-    case 12: fold_row_halves<6, 6>(x, stride, width, out, f); return;
-    case 13: fold_row_halves<6, 7>(x, stride, width, out, f); return;
-    case 14: fold_row_halves<7, 7>(x, stride, width, out, f); return;
-    case 15: fold_row_halves<7, 8>(x, stride, width, out, f); return;
-    default: fold_row_halves<8, 8>(x, stride, width, out, f); return;
+    case 1:
+      fold_rows<1>(x, stride, width, out, f);
+      return;
+    case 2:
+      fold_rows<2>(x, stride, width, out, f);
+      return;
+    case 3:
+      fold_rows<3>(x, stride, width, out, f);
+      return;
+    case 4:
+      fold_rows<4>(x, stride, width, out, f);
+      return;
+    case 5:
+      fold_rows<5>(x, stride, width, out, f);
+      return;
+    case 6:
+      fold_rows<6>(x, stride, width, out, f);
+      return;
+    case 7:
+      fold_rows<7>(x, stride, width, out, f);
+      return;
+    case 8:
+      fold_rows<8>(x, stride, width, out, f);
+      return;
+    case 9:
+      fold_row_halves<4, 5>(x, stride, width, out, f);
+      return;
+    case 10:
+      fold_row_halves<5, 5>(x, stride, width, out, f);
+      return;
+    case 11:
+      fold_row_halves<5, 6>(x, stride, width, out, f);
+      return;
+    case 12:
+      fold_row_halves<6, 6>(x, stride, width, out, f);
+      return;
+    case 13:
+      fold_row_halves<6, 7>(x, stride, width, out, f);
+      return;
+    case 14:
+      fold_row_halves<7, 7>(x, stride, width, out, f);
+      return;
+    case 15:
+      fold_row_halves<7, 8>(x, stride, width, out, f);
+      return;
+    default:
+      fold_row_halves<8, 8>(x, stride, width, out, f);
+      return;
   }
+}
+
+/// The size of the first half `reduce_columns` splits `rows` rows into; 0 for a leaf.
+constexpr std::int64_t column_split(std::int64_t rows) {
+  return rows <= 2 * kColumnLeaf ? 0 : rows / 2;
 }
 
 /// Reduces `rows` rows of `width` elements (row stride `stride`) into `out[width]`, pairwise over
@@ -385,7 +450,8 @@ void fold_small(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t
 template <class T, class F>
 void reduce_columns(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t width, T* out,
                     T* scratch, T init, F f) {
-  if (rows <= 2 * kColumnLeaf) {
+  const std::int64_t half = column_split(rows);
+  if (half == 0) {
     if (rows == 0) {
       for (std::int64_t j = 0; j < width; ++j) out[j] = init;
       return;
@@ -393,7 +459,6 @@ void reduce_columns(const T* x, std::int64_t rows, std::int64_t stride, std::int
     fold_small(x, rows, stride, width, out, f);
     return;
   }
-  const std::int64_t half = rows / 2;
   reduce_columns(x, half, stride, width, out, scratch + width, init, f);
   reduce_columns(x + half * stride, rows - half, stride, width, scratch, scratch + width, init, f);
   for (std::int64_t j = 0; j < width; ++j) out[j] = f(out[j], scratch[j]);
@@ -410,22 +475,139 @@ inline std::int64_t reduce_columns_scratch(std::int64_t rows, std::int64_t width
 /// stay in L1 however wide the rows are.
 constexpr std::int64_t kColumnTile = 512;
 
-/// Runs an associative reduction over a plan's (outer, reduced, inner) view of `x`.
+/// The subtrees of a pairwise reduction tree over `n` items, `depth` levels below the root
+/// (shallower where a node is a leaf), as (begin, count) pieces in order. `split(n)` is the size
+/// of a node's left child, 0 for a leaf.
+template <class Split>
+void cut_tree(std::int64_t begin, std::int64_t n, int depth, Split split,
+              std::vector<std::pair<std::int64_t, std::int64_t>>& pieces) {
+  const std::int64_t half = depth > 0 ? split(n) : 0;
+  if (half == 0) {
+    pieces.emplace_back(begin, n);
+    return;
+  }
+  cut_tree(begin, half, depth - 1, split, pieces);
+  cut_tree(begin + half, n - half, depth - 1, split, pieces);
+}
+
+/// Combines the pieces of `cut_tree(0, n, depth, split)` up the tree in its order:
+/// `merge(left, right)` folds piece `right`'s value into piece `left`'s. Returns the index of the
+/// piece that holds the root's value; `next` is the first unused piece.
+template <class Split, class Merge>
+std::size_t merge_tree(std::int64_t n, int depth, Split split, Merge merge, std::size_t& next) {
+  const std::int64_t half = depth > 0 ? split(n) : 0;
+  if (half == 0) return next++;
+  const std::size_t left = merge_tree(half, depth - 1, split, merge, next);
+  const std::size_t right = merge_tree(n - half, depth - 1, split, merge, next);
+  merge(left, right);
+  return left;
+}
+
+/// The depth at which to cut a reduction tree so that each thread gets a subtree.
+inline int parallel_depth() {
+  int depth = 0;
+  while ((1 << depth) < num_threads()) ++depth;
+  return depth;
+}
+
+/// `reduce_row` with the top of its tree computed by several threads (same bits).
+template <class T, class F>
+T reduce_row_parallel(const T* x, std::int64_t n, T init, F f) {
+  const int depth = n < 2 * kParallelGrain ? 0 : parallel_depth();
+  if (depth == 0) return reduce_row(x, n, init, f);
+  const auto split = [](std::int64_t m) { return row_split(m); };
+  std::vector<std::pair<std::int64_t, std::int64_t>> pieces;
+  cut_tree(0, n, depth, split, pieces);
+  // (not std::vector: threads write neighbouring elements, and vector<bool> packs them in bits)
+  std::unique_ptr<T[]> value(new T[pieces.size()]);
+  parallel_for(static_cast<std::int64_t>(pieces.size()), 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const auto [begin, count] = pieces[static_cast<std::size_t>(i)];
+      value[static_cast<std::size_t>(i)] = reduce_row(x + begin, count, init, f);
+    }
+  });
+  std::size_t next = 0;
+  return value[merge_tree(
+      n, depth, split, [&](std::size_t l, std::size_t r) { value[l] = f(value[l], value[r]); },
+      next)];
+}
+
+/// `reduce_columns` with the top of its tree computed by several threads (same bits).
+template <class T, class F>
+void reduce_columns_parallel(const T* x, std::int64_t rows, std::int64_t stride, std::int64_t width,
+                             T* out, T init, F f) {
+  const int depth = rows * width < 2 * kParallelGrain ? 0 : parallel_depth();
+  const auto split = [](std::int64_t m) { return column_split(m); };
+  std::vector<std::pair<std::int64_t, std::int64_t>> pieces;
+  cut_tree(0, rows, depth, split, pieces);
+  std::int64_t scratch_size = 0;
+  for (const auto& piece : pieces)
+    scratch_size = std::max(scratch_size, reduce_columns_scratch(piece.second, width));
+  // Per piece: its value (width elements) and its scratch; piece 0's value goes to `out`.
+  std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(
+      static_cast<std::int64_t>(pieces.size()) * (width + scratch_size))]);
+  const auto value = [&](std::size_t i) { return i == 0 ? out : buffer.get() + i * width; };
+  T* scratch = buffer.get() + static_cast<std::int64_t>(pieces.size()) * width;
+  parallel_for(static_cast<std::int64_t>(pieces.size()), 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const auto [begin, count] = pieces[static_cast<std::size_t>(i)];
+      reduce_columns(x + begin * stride, count, stride, width, value(static_cast<std::size_t>(i)),
+                     scratch + i * scratch_size, init, f);
+    }
+  });
+  std::size_t next = 0;
+  merge_tree(
+      rows, depth, split,
+      [&](std::size_t l, std::size_t r) {
+        T* a = value(l);
+        const T* c = value(r);
+        for (std::int64_t j = 0; j < width; ++j) a[j] = f(a[j], c[j]);
+      },
+      next);
+}
+
+/// Runs an associative reduction over a plan's (outer, reduced, inner) view of `x`. Large
+/// reductions run on the pool: whole outputs (rows, or tiles of columns) when there are enough
+/// of them for the threads, else subtrees of each output's pairwise tree. Either way every
+/// output is the same tree of the same operations, so the bits do not depend on the threads.
 template <class T, class F>
 void reduce_plan(const ReducePlan& p, const T* x, T* out, T init, F f) {
+  if (p.outer == 0 || p.inner == 0) return;  // no outputs
+  const bool few = p.outer < num_threads();
   if (p.inner == 1) {
-    for (std::int64_t o = 0; o < p.outer; ++o)
-      out[o] = reduce_row(x + o * p.reduced, p.reduced, init, f);
+    if (few) {
+      for (std::int64_t o = 0; o < p.outer; ++o)
+        out[o] = reduce_row_parallel(x + o * p.reduced, p.reduced, init, f);
+      return;
+    }
+    parallel_for(p.outer, grain_for(p.reduced), [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t o = b; o < e; ++o)
+        out[o] = reduce_row(x + o * p.reduced, p.reduced, init, f);
+    });
     return;
   }
   const std::int64_t width = std::min(p.inner, kColumnTile);
-  // (not std::vector: vector<bool> has no data())
-  std::unique_ptr<T[]> scratch(
-      new T[static_cast<std::size_t>(reduce_columns_scratch(p.reduced, width))]);
-  for (std::int64_t o = 0; o < p.outer; ++o)
-    for (std::int64_t j = 0; j < p.inner; j += width)
-      reduce_columns(x + o * p.reduced * p.inner + j, p.reduced, p.inner,
-                     std::min(width, p.inner - j), out + o * p.inner + j, scratch.get(), init, f);
+  const std::int64_t tiles = (p.inner + width - 1) / width;
+  const auto tile = [&](std::int64_t item, auto&& reduce) {  // item = (o, tile)
+    const std::int64_t o = item / tiles, j = item % tiles * width;
+    reduce(x + o * p.reduced * p.inner + j, std::min(width, p.inner - j), out + o * p.inner + j);
+  };
+  if (p.outer * tiles < num_threads()) {
+    for (std::int64_t item = 0; item < p.outer * tiles; ++item)
+      tile(item, [&](const T* xi, std::int64_t w, T* oi) {
+        reduce_columns_parallel(xi, p.reduced, p.inner, w, oi, init, f);
+      });
+    return;
+  }
+  parallel_for(p.outer * tiles, grain_for(p.reduced * width), [&](std::int64_t b, std::int64_t e) {
+    // (not std::vector: vector<bool> has no data())
+    std::unique_ptr<T[]> scratch(
+        new T[static_cast<std::size_t>(reduce_columns_scratch(p.reduced, width))]);
+    for (std::int64_t item = b; item < e; ++item)
+      tile(item, [&](const T* xi, std::int64_t w, T* oi) {
+        reduce_columns(xi, p.reduced, p.inner, w, oi, scratch.get(), init, f);
+      });
+  });
 }
 
 // ---- autodiff helpers

@@ -1,0 +1,183 @@
+// detail::parallel_for and the threaded kernels: every element covered once, exceptions carried
+// to the caller, and the same bits whatever the thread count (OpenBLAS's, which jute follows).
+#include <doctest/doctest.h>
+
+#include <cblas.h>
+#include <atomic>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "jute/autodiff.hpp"
+#include "jute/ops.hpp"
+
+using namespace jute;
+
+namespace {
+
+/// Runs f with OpenBLAS (and so jute) set to `threads` threads, restoring the count after.
+template <class F>
+auto with_threads(int threads, F&& f) {
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(threads);
+  struct Restore {
+    int n;
+    ~Restore() { openblas_set_num_threads(n); }
+  } restore{before};
+  return f();
+}
+
+/// Deterministic mixed-sign float32 values of the given shape.
+Array values(const Shape& shape, std::uint32_t seed) {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& e : v) {
+    seed = seed * 1664525u + 1013904223u;
+    e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
+  }
+  return Array::from_vector(v, shape);
+}
+
+/// The results of jute's own threaded loops on inputs large enough to be split.
+std::vector<Array> loop_results() {
+  const Array big = values({128, 28, 28, 8}, 1);  // 802,816 elements
+  const Array row = values({1 << 20}, 2);
+  const Array bias = values({8}, 3);
+  const Array w = values({3, 3, 8, 16}, 4);
+  std::vector<Array> r;
+  r.push_back(sum(row));                       // one long row, split in subtrees
+  r.push_back(sum(big, {0, 1, 2}));            // few columns, split in subtrees
+  r.push_back(sum(values({64, 4096}, 5), 0));  // many column tiles
+  r.push_back(sum(big, 3));                    // many short rows
+  r.push_back(mean(big, {0, 1, 2}, true));
+  r.push_back(max(big, {0, 1, 2}));
+  r.push_back(big * 2.0f + bias);  // broadcast rows
+  r.push_back(exp(row));           // libmvec blocks
+  r.push_back(abs(row));           // the unary loop
+  r.push_back(reduce_window(big, ReduceOp::Sum, {1, 2, 2, 1}, {1, 2, 2, 1}));
+  r.push_back(reduce_window(big, ReduceOp::Max, {1, 3, 3, 1}, {1, 2, 2, 1}, Padding::same()));
+  auto [y, pullback] = vjp(
+      [&](const Array& x) {
+        return reduce_window(x, ReduceOp::Max, {1, 2, 2, 1}, {1, 2, 2, 1});
+      },
+      big);
+  r.push_back(pullback(values(y.shape(), 6)));
+  r.push_back(grad([&](const Array& x) {
+    return sum(
+        square(reduce_window(x, ReduceOp::Sum, {1, 3, 3, 1}, {1, 1, 1, 1}, Padding::same())));
+  })(big));
+  return r;
+}
+
+/// The results of the convolution kernels (im2col and col2im on jute's threads, GEMMs on
+/// OpenBLAS's).
+std::vector<Array> conv_results() {
+  const Array big = values({128, 28, 28, 8}, 1);
+  const Array w = values({3, 3, 8, 16}, 4);
+  std::vector<Array> r;
+  auto [y, pullback] = vjp(
+      [&](const Array& x) {
+        return conv_general_dilated(x, w, {1, 1}, Padding::same());
+      },
+      big);
+  r.push_back(y);
+  r.push_back(pullback(values(y.shape(), 6)));
+  r.push_back(grad([&](const Array& k) {
+    return sum(square(conv_general_dilated(big, k, {1, 1}, Padding::same())));
+  })(w));
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("ops.parallel") {
+  TEST_CASE("parallel_for: contiguous chunks cover every index once") {
+    for (const std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{100},
+                                 detail::kParallelGrain * 2 + 1, std::int64_t{1} << 20}) {
+      std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+      std::atomic<int> chunks{0};
+      detail::parallel_for(n, detail::kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+        CHECK(b < e);
+        ++chunks;
+        for (std::int64_t i = b; i < e; ++i) ++hits[static_cast<std::size_t>(i)];
+      });
+      std::int64_t wrong = 0;
+      for (const auto& h : hits) wrong += h.load() != 1;
+      CHECK(wrong == 0);
+      CHECK(chunks.load() <= detail::num_threads());
+      if (n < 2 * detail::kParallelGrain) CHECK(chunks.load() == (n > 0 ? 1 : 0));
+    }
+  }
+
+  TEST_CASE("parallel_for: nested loops run inline, exceptions reach the caller") {
+    const std::int64_t n = std::int64_t{1} << 18;
+    std::vector<int> hits(static_cast<std::size_t>(n), 0);
+    detail::parallel_for(n, 1024, [&](std::int64_t b, std::int64_t e) {
+      detail::parallel_for(e - b, 1, [&](std::int64_t ib, std::int64_t ie) {
+        for (std::int64_t i = b + ib; i < b + ie; ++i) ++hits[static_cast<std::size_t>(i)];
+      });
+    });
+    std::int64_t wrong = 0;
+    for (int h : hits) wrong += h != 1;
+    CHECK(wrong == 0);
+    // Each chunk throws its first index: the lowest chunk's exception is the one rethrown.
+    with_threads(2, [&] {
+      try {
+        detail::parallel_for(n, 1024, [&](std::int64_t b, std::int64_t) {
+          throw std::runtime_error(std::to_string(b));
+        });
+        FAIL("no exception");
+      } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "0");
+      }
+      return 0;
+    });
+    // The pool is usable after an exception.
+    std::atomic<std::int64_t> total{0};
+    detail::parallel_for(n, 1024, [&](std::int64_t b, std::int64_t e) { total += e - b; });
+    CHECK(total.load() == n);
+  }
+
+  TEST_CASE("parallel_for: follows OpenBLAS's thread count") {
+    with_threads(1, [] {
+      CHECK(detail::num_threads() == 1);
+      return 0;
+    });
+    with_threads(2, [] {
+      CHECK(detail::num_threads() == 2);
+      return 0;
+    });
+  }
+
+  TEST_CASE("threaded kernels give the same bits with 1 and 2 threads") {
+    const std::vector<Array> one = with_threads(1, loop_results);
+    const std::vector<Array> two = with_threads(2, loop_results);
+    REQUIRE(one.size() == two.size());
+    // (OpenBLAS's GEMMs are not in this list: their results may differ between thread counts.)
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      INFO("result " << i);
+      CHECK(array_equal(one[i], two[i]));
+    }
+  }
+
+  TEST_CASE("threaded convolutions give the same bits run to run") {
+    const std::vector<Array> first = with_threads(2, conv_results);
+    const std::vector<Array> second = with_threads(2, conv_results);
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      INFO("result " << i);
+      CHECK(array_equal(first[i], second[i]));
+    }
+  }
+
+  TEST_CASE("integer power errors from inside a threaded loop") {
+    const Array base = full({1 << 17}, 2, int32);
+    const Array exponent = concatenate({full({(1 << 17) - 1}, 1, int32), full({1}, -1, int32)});
+    with_threads(2, [&] {
+      CHECK_THROWS_AS(power(base, exponent), ValueError);
+      return 0;
+    });
+  }
+}
