@@ -281,6 +281,24 @@ TEST_SUITE("nn.layers.conv") {
     }
   }
 
+  TEST_CASE("nn.layers.conv: 3-D convolutions (NDHWC), float64 and shape-only init") {
+    const nn::Conv conv{.features = 2,
+                        .kernel_size = {2, 3, 2},
+                        .strides = {1, 2, 1},
+                        .padding = "VALID",
+                        .kernel_init = nn::ones_init()};
+    auto [y, vars] = nn::init_with_output(conv, jr::key(0), ones({1, 3, 5, 4, 3}));
+    CHECK(vars.get("params/kernel").shape() == Shape{2, 3, 2, 3, 2});
+    CHECK(array_equal(y, full({1, 2, 2, 3, 2}, 36.0)));  // 2·3·2 taps × 3 channels
+    auto [y64, _] = nn::apply(conv, vars, ones({1, 3, 5, 4, 3}, float64));
+    CHECK(y64.dtype() == float64);
+    const Variables shapes = nn::init_shapes(
+        Wrap<nn::ConvTranspose>{{.features = 5, .kernel_size = {3, 3}, .strides = {2, 2}}},
+        jr::key(0), abstract_array({4, 7, 7, 3}));
+    CHECK(shapes.get("params/ConvTranspose_0/kernel").is_abstract());
+    CHECK(shapes.get("params/ConvTranspose_0/kernel").shape() == Shape{3, 3, 3, 5});
+  }
+
   TEST_CASE("nn.layers.conv: errors name the module path") {
     const Wrap<nn::Conv> conv2d{{.features = 4, .kernel_size = {3, 3}}};
     CHECK(message_of([&] {
