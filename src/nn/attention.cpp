@@ -1,5 +1,5 @@
-// Dot-product attention and MultiHeadDotProductAttention (flax.linen.attention), with the
-// DenseGeneral projections written out: params with Flax's names and shapes.
+// Dot-product attention and MultiHeadDotProductAttention (flax.linen.attention); the projections
+// are nn::DenseGeneral children named query/key/value/out, as Flax's.
 #include "jute/nn/attention.hpp"
 
 #include <cmath>
@@ -10,15 +10,12 @@
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
 #include "jute/nn/activations.hpp"
+#include "jute/nn/linear.hpp"
 #include "scalar_like.hpp"
 
 namespace jute::nn {
 
 namespace {
-
-std::int64_t product(const Shape& s) {
-  return std::accumulate(s.begin(), s.end(), std::int64_t{1}, std::multiplies<>());
-}
 
 /// (batch..., L, H, D) → the axes permuted to (batch..., H, L, D), or (batch..., H, D, L) when
 /// `length_last`.
@@ -66,46 +63,6 @@ Array apply_weights(const Array& weights, const Array& value) {
   perm.insert(perm.end(), {nd - 2, nd - 3, nd - 1});
   return transpose(out, perm);
 }
-
-/// DenseGeneral over the last axis onto (num_heads, head_dim), or from the last two axes onto
-/// `features` (the output projection); the kernel initializer sees the flattened 2-D shape.
-struct DenseGeneral {
-  static constexpr const char* name = "DenseGeneral";
-  int in_axes;       // 1: x (..., in); 2: x (..., heads, head_dim)
-  Shape features;    // (num_heads, head_dim) or (features,)
-  const Initializer* kernel_init;
-  const Initializer* bias_init;
-  bool use_bias;
-  DType param_dtype;
-
-  Array operator()(Scope& s, const Array& x) const {
-    const Shape in_shape(x.shape().end() - in_axes, x.shape().end());
-    Shape kernel_shape = in_shape;
-    kernel_shape.insert(kernel_shape.end(), features.begin(), features.end());
-    const std::int64_t n_in = product(in_shape);
-    const std::int64_t n_out = product(features);
-    const Initializer& kinit = *kernel_init;
-    const Initializer flat_kernel = [&kinit, n_in, n_out](const Array& key, const Shape& shape,
-                                                          DType dtype) {
-      return reshape(kinit(key, {n_in, n_out}, dtype), shape);
-    };
-    const Array kernel = s.param("kernel", flat_kernel, kernel_shape, param_dtype);
-    Shape lead(x.shape().begin(), x.shape().end() - in_axes);
-    Shape out_shape = lead;
-    out_shape.insert(out_shape.end(), features.begin(), features.end());
-    lead.push_back(n_in);
-    Array y = reshape(matmul(reshape(x, lead), reshape(kernel, {n_in, n_out})), out_shape);
-    if (use_bias) {
-      const Initializer& binit = *bias_init;
-      const Initializer flat_bias = [&binit, n_out](const Array& key, const Shape& shape,
-                                                    DType dtype) {
-        return reshape(binit(key, {n_out}, dtype), shape);
-      };
-      y = y + s.param("bias", flat_bias, features, param_dtype);
-    }
-    return y;
-  }
-};
 
 }  // namespace
 
@@ -173,7 +130,8 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
                      " must be divisible by num_heads " + std::to_string(num_heads) + " in \"" +
                      s.path_text() + "\".");
   const Shape heads = {num_heads, qkv / num_heads};
-  const DenseGeneral proj{1, heads, &kernel_init, &bias_init, use_bias, param_dtype};
+  const DenseGeneral proj{.features = heads, .use_bias = use_bias, .param_dtype = param_dtype,
+                         .kernel_init = kernel_init, .bias_init = bias_init};
   const Array query = s.child("query", proj, inputs_q);
   const Array key = s.child("key", proj, inputs_k);
   const Array value = s.child("value", proj, inputs_v);
@@ -195,7 +153,10 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
 
   const Initializer& okernel = out_kernel_init ? out_kernel_init : kernel_init;
   const Initializer& obias = out_bias_init ? out_bias_init : bias_init;
-  return s.child("out", DenseGeneral{2, {features}, &okernel, &obias, use_bias, param_dtype}, x);
+  return s.child("out",
+                 DenseGeneral{.features = {features}, .axis = {-2, -1}, .use_bias = use_bias,
+                              .param_dtype = param_dtype, .kernel_init = okernel, .bias_init = obias},
+                 x);
 }
 
 Array make_attention_mask(const Array& query_input, const Array& key_input,
