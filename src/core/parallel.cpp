@@ -3,10 +3,10 @@
 // One loop at a time: the caller that takes `busy` publishes the loop (a generation number, the
 // chunk count and the function), wakes the workers, runs chunk 0 itself and waits until the
 // other chunks are reported done. Worker i runs chunk i of every loop with more than i chunks.
-// Waking a sleeping thread takes ~10-50 µs, as long as a 100K-element loop, so between loops a
-// worker first polls for the next one for kSpin (yielding the core to any other runnable thread,
-// e.g. OpenBLAS's, at each poll) and only then sleeps on a condition variable; a training step's
-// back-to-back ops then find it awake. The caller waits for the other chunks the same way.
+// Workers sleep on a condition variable between loops: waking one costs ~10-50 µs (hence the
+// 64K-element grain), but an idle pool takes no CPU from OpenBLAS's threads, which run every GEMM
+// in between. (Polling for the next loop for 200 µs before sleeping was tried: on the 2-core
+// machine it made convolutions, whose im2col loops and GEMMs alternate, up to 2x slower.)
 // Workers are started on first need, up to the thread count; after fork() the child has none,
 // and its loops run inline.
 #include "core/parallel.hpp"
@@ -14,7 +14,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -32,20 +31,6 @@ namespace jute::detail {
 namespace {
 
 constexpr int kMaxThreads = 64;
-
-/// How long a thread polls (yielding) before it sleeps.
-constexpr auto kSpin = std::chrono::microseconds(200);
-
-/// Polls `ready` (yielding between polls) for up to kSpin; true once it holds.
-template <class Ready>
-bool spin_until(Ready ready) {
-  const auto until = std::chrono::steady_clock::now() + kSpin;
-  for (int i = 0;; ++i) {
-    if (ready()) return true;
-    if ((i & 15) == 15 && std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::yield();
-  }
-}
 
 class Pool {
  public:
@@ -71,8 +56,7 @@ class Pool {
       while (static_cast<int>(workers_.size()) < chunks - 1) {
         const int index = static_cast<int>(workers_.size()) + 1;
         // Only the busy thread publishes loops, so generation_ is stable here.
-        workers_.emplace_back(
-            [this, index, seen = generation_.load()] { work(index, seen); });
+        workers_.emplace_back([this, index, seen = generation_] { work(index, seen); });
       }
     } catch (...) {  // no more threads to be had: use those there are
       chunks = static_cast<int>(workers_.size()) + 1;
@@ -95,13 +79,9 @@ class Pool {
     } catch (...) {
       error = std::current_exception();
     }
-    const auto done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
-    if (!spin_until(done)) {
-      std::unique_lock<std::mutex> lock(mu_);
-      done_.wait(lock, done);
-    }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      done_.wait(lock, [this] { return pending_ == 0; });
       if (!error) error = error_;
       error_ = nullptr;
     }
@@ -124,13 +104,8 @@ class Pool {
       ChunkFn fn = nullptr;
       void* context = nullptr;
       {
-        const auto ready = [&] {
-          return stop_.load(std::memory_order_acquire) ||
-                 generation_.load(std::memory_order_acquire) != seen;
-        };
-        spin_until(ready);
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, ready);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
         if (index >= chunks_) continue;
@@ -163,16 +138,15 @@ class Pool {
   std::mutex mu_;                  // guards everything below
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  std::atomic<std::uint64_t> generation_{0};  // (the atomics are written under mu_, polled
-                                              // without it)
+  std::uint64_t generation_ = 0;
   int chunks_ = 0;
   std::int64_t n_ = 0;
   ChunkFn fn_ = nullptr;
   void* context_ = nullptr;
-  std::atomic<int> pending_{0};
+  int pending_ = 0;
   std::exception_ptr error_;  // the lowest failed worker chunk's exception, and its index
   int error_chunk_ = 0;
-  std::atomic<bool> stop_{false};
+  bool stop_ = false;
 };
 
 Pool& pool() {
@@ -186,8 +160,8 @@ int num_threads() {
 #ifdef JUTE_HAVE_OPENBLAS
   return std::clamp(openblas_get_num_threads(), 1, kMaxThreads);
 #else
-  static const int n = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                                  kMaxThreads);
+  static const int n =
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kMaxThreads);
   return n;
 #endif
 }

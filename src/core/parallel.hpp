@@ -22,9 +22,9 @@ namespace jute::detail {
 int num_threads();
 
 /// Elements of elementwise work per chunk at least: a loop over fewer than twice this many runs
-/// inline. Handing a chunk to an awake worker costs ~1-2 µs, waking a sleeping one 10-50 µs;
-/// 64K floats take ~3 µs to stream from L2 and ~10 µs from memory, so smaller loops gain nothing.
-constexpr std::int64_t kParallelGrain = std::int64_t{1} << 16;
+/// inline. Waking a sleeping worker costs ~10-50 µs; 256K floats take ~20-40 µs to stream, so
+/// smaller loops gain nothing (an MLP's (128, 512) activations stay on the calling thread).
+constexpr std::int64_t kParallelGrain = std::int64_t{1} << 17;
 
 using ChunkFn = void (*)(void* context, std::int64_t begin, std::int64_t end);
 

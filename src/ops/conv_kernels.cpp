@@ -21,6 +21,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/parallel.hpp"
+
 namespace jute::detail {
 
 Shape ConvGeometry::lhs_shape() const {
@@ -353,18 +355,20 @@ void for_each_chunk(const ConvPlan& p, const T* x, bool fill, F&& f) {
   const std::int64_t lpc = p.lines_per_chunk();
   Array colbuf = empty(dtype_of<T>(), {lpc * p.line_len * p.KC});
   T* col = mutable_data<T>(colbuf);
-  std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
   for (std::int64_t l0 = 0; l0 < p.lines; l0 += lpc) {
     const std::int64_t nl = std::min(lpc, p.lines - l0);
-    if (fill)
-      for (std::int64_t l = 0; l < nl; ++l) {
-        p.line_bases(l0 + l, od.data(), bases.data());
-        T* line_col = col + l * p.line_len * p.KC;
-        if (p.contiguous_taps)
-          im2col_line_contiguous(p, x, bases.data(), line_col);
-        else
-          im2col_line(p, x, bases.data(), line_col);
-      }
+    if (fill)  // each line fills its own rows: shared out among the threads
+      parallel_for(nl, grain_for(p.line_len * p.KC), [&](std::int64_t first, std::int64_t last) {
+        std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
+        for (std::int64_t l = first; l < last; ++l) {
+          p.line_bases(l0 + l, od.data(), bases.data());
+          T* line_col = col + l * p.line_len * p.KC;
+          if (p.contiguous_taps)
+            im2col_line_contiguous(p, x, bases.data(), line_col);
+          else
+            im2col_line(p, x, bases.data(), line_col);
+        }
+      });
     f(l0, nl, col);
   }
 }
@@ -399,7 +403,10 @@ void input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w
   }
   std::fill_n(dx, dx_size, T(0));
   if (p.M == 0 || p.O == 0 || p.K * p.Cg == 0) return;
-  std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)), od(p.out_outer.size());
+  // Lines of different images add into disjoint parts of dx, lines of one image into shared
+  // ones: the threads take whole images, and each image's lines are added in order.
+  std::int64_t lines_per_image = 1;
+  for (auto o : p.out_outer) lines_per_image *= o;
   for_each_chunk<T>(p, nullptr, false, [&](std::int64_t l0, std::int64_t nl, const T* col_c) {
     T* col = const_cast<T*>(col_c);  // the chunk buffer is ours to write
     const std::int64_t rows = nl * p.line_len;
@@ -407,14 +414,23 @@ void input_grad(const ConvPlan& p, std::int64_t dx_size, const T* gy, const T* w
     for (std::int64_t g = 0; g < p.G; ++g)
       gemm(false, true, rows, p.K * p.Cg, p.Og, gc + g * p.Og, p.O, w + g * p.Og, p.O, T(0),
            col + g * p.K * p.Cg, p.KC);
-    for (std::int64_t l = 0; l < nl; ++l) {
-      p.line_bases(l0 + l, od.data(), bases.data());
-      const T* line_col = col + l * p.line_len * p.KC;
-      if (p.contiguous_taps)
-        col2im_line_contiguous(p, line_col, bases.data(), dx);
-      else
-        col2im_line(p, line_col, bases.data(), dx);
-    }
+    const std::int64_t first_image = l0 / lines_per_image;
+    const std::int64_t images = (l0 + nl - 1) / lines_per_image - first_image + 1;
+    parallel_for(images, grain_for(lines_per_image * p.line_len * p.KC),
+                 [&](std::int64_t i0, std::int64_t i1) {
+                   std::vector<std::int64_t> bases(static_cast<std::size_t>(p.kouter)),
+                       od(p.out_outer.size());
+                   const std::int64_t from = std::max(l0, (first_image + i0) * lines_per_image);
+                   const std::int64_t to = std::min(l0 + nl, (first_image + i1) * lines_per_image);
+                   for (std::int64_t line = from; line < to; ++line) {
+                     p.line_bases(line, od.data(), bases.data());
+                     const T* line_col = col + (line - l0) * p.line_len * p.KC;
+                     if (p.contiguous_taps)
+                       col2im_line_contiguous(p, line_col, bases.data(), dx);
+                     else
+                       col2im_line(p, line_col, bases.data(), dx);
+                   }
+                 });
   });
 }
 

@@ -28,6 +28,7 @@
 #include <limits>
 #include <string>
 
+#include "core/parallel.hpp"
 #include "core/trace.hpp"
 #include "jute/ops.hpp"
 
@@ -98,19 +99,27 @@ struct WindowPlan {
 
   /// Interior scheme: f(out_off, in_base) for every output position (a vector of V elements);
   /// the window's taps are at in_base + tap_off[t].
+  /// With `parallel`, lines of outputs are shared out among the threads (`parallel_for`): only
+  /// for an `f` whose writes for different outputs are disjoint.
   template <class F>
-  void for_each_output(F&& f) const {
+  void for_each_output(F&& f, bool parallel = false) const {
     if (out_size == 0) return;
     const std::int64_t olast = out[R - 1], lines = out_size / V / olast;
     const std::int64_t in_step = strides[R - 1] * V;
-    for (std::int64_t line = 0; line < lines; ++line) {
-      std::int64_t rem = line, in_base = -lo[R - 1] * V;
-      for (int a = R - 2; a >= 0; --a) {
-        in_base += ((rem % out[a]) * strides[a] - lo[a]) * in_stride[a];
-        rem /= out[a];
+    const auto run = [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t line = first; line < last; ++line) {
+        std::int64_t rem = line, in_base = -lo[R - 1] * V;
+        for (int a = R - 2; a >= 0; --a) {
+          in_base += ((rem % out[a]) * strides[a] - lo[a]) * in_stride[a];
+          rem /= out[a];
+        }
+        for (std::int64_t o = 0; o < olast; ++o) f((line * olast + o) * V, in_base + o * in_step);
       }
-      for (std::int64_t o = 0; o < olast; ++o) f((line * olast + o) * V, in_base + o * in_step);
-    }
+    };
+    if (parallel)
+      parallel_for(lines, grain_for(olast * V * static_cast<std::int64_t>(tap_off.size())), run);
+    else
+      run(0, lines);
   }
 
   /// General scheme: for each tap (row-major), f(out_off, in_off, n) for runs of n outputs along
@@ -177,15 +186,17 @@ template <class T, class Combine>
 void window_reduce(const WindowPlan& p, const T* x, T* y, T identity, Combine combine) {
   const std::int64_t V = p.V;
   if (p.interior) {
-    p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
-      T* yo = y + oo;
-      const T* x0 = x + ib + p.tap_off[0];
-      for (std::int64_t v = 0; v < V; ++v) yo[v] = x0[v];
-      for (std::size_t t = 1; t < p.tap_off.size(); ++t) {
-        const T* xt = x + ib + p.tap_off[t];
-        for (std::int64_t v = 0; v < V; ++v) yo[v] = combine(yo[v], xt[v]);
-      }
-    });
+    p.for_each_output(
+        [&](std::int64_t oo, std::int64_t ib) {
+          T* yo = y + oo;
+          const T* x0 = x + ib + p.tap_off[0];
+          for (std::int64_t v = 0; v < V; ++v) yo[v] = x0[v];
+          for (std::size_t t = 1; t < p.tap_off.size(); ++t) {
+            const T* xt = x + ib + p.tap_off[t];
+            for (std::int64_t v = 0; v < V; ++v) yo[v] = combine(yo[v], xt[v]);
+          }
+        },
+        true);
     return;
   }
   std::fill_n(y, p.out_size, identity);
@@ -215,9 +226,11 @@ void window_argmax(const WindowPlan& p, const T* x, T* y, std::int32_t* idx) {
       }
   };
   if (p.interior) {
-    p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
-      for (auto off : p.tap_off) take(oo, ib + off);
-    });
+    p.for_each_output(
+        [&](std::int64_t oo, std::int64_t ib) {
+          for (auto off : p.tap_off) take(oo, ib + off);
+        },
+        true);
     return;
   }
   const std::int64_t in_step = p.strides[p.R - 1] * p.V;
@@ -233,13 +246,15 @@ void window_sum_transpose(const WindowPlan& p, const T* g, T* dx) {
   if (p.tiles) {
     // Every input element lies in exactly one window (2×2 stride-2 pooling): one write each,
     // no zero fill. `T(0) + g` keeps the bits of the general path (a -0 cotangent becomes +0).
-    p.for_each_output([&](std::int64_t oo, std::int64_t ib) {
-      const T* go = g + oo;
-      for (auto off : p.tap_off) {
-        T* d = dx + ib + off;
-        for (std::int64_t v = 0; v < V; ++v) d[v] = T(0) + go[v];
-      }
-    });
+    p.for_each_output(
+        [&](std::int64_t oo, std::int64_t ib) {
+          const T* go = g + oo;
+          for (auto off : p.tap_off) {
+            T* d = dx + ib + off;
+            for (std::int64_t v = 0; v < V; ++v) d[v] = T(0) + go[v];
+          }
+        },
+        true);
     return;
   }
   std::fill_n(dx, p.in_size, T(0));
@@ -304,7 +319,9 @@ Array select_gather(const Array& values, const Array& idx) {
     T* o = mutable_data<T>(out);
     const T* v = values.data<T>();
     const std::int32_t* id = idx.data<std::int32_t>();
-    for (std::int64_t i = 0; i < out.size(); ++i) o[i] = id[i] >= 0 ? v[id[i]] : T(0);
+    parallel_for(out.size(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) o[i] = id[i] >= 0 ? v[id[i]] : T(0);
+    });
   });
   if (!any_traced(values)) return out;
   Shape in_shape = values.shape();
