@@ -49,6 +49,19 @@ struct Node {
   VjpRule vjp;                // null for a traced input (a leaf of its trace)
   std::uint64_t mask = 0;     // the traces this value depends on
   std::uint64_t serial = 0;   // the thread's trace clock when the node was made
+  bool reads_output = true;   // the rule reads the output's value (see RuleReads)
+};
+
+/// What a rule reads besides the cotangent. By default the values of every input and of the
+/// output, which the node then keeps alive. A rule that reads only shapes and dtypes (add, where's
+/// branches, window sums) says so, and its node keeps shape-only aliases of those inputs (the
+/// graph links, without the buffer), unless an input's own rule needs that value as its output:
+/// a training step then frees each activation nobody's rule reads (a convolution's output before
+/// its bias is added, a bias sum before relu), as LibTorch's autograd saves only what each
+/// backward formula needs.
+struct RuleReads {
+  bool output = true;
+  std::uint32_t values_of = ~std::uint32_t{0};  // bit i: input i's value (inputs 32+: always)
 };
 
 /// The thread-local tracing state.
@@ -98,7 +111,17 @@ inline bool may_need_cotangent(const Array& a) { return a.impl()->node != nullpt
 
 /// Attaches a node for `op` to `out` (a new impl sharing out's buffer) when any input is traced;
 /// otherwise returns `out` unchanged. Integer and bool outputs are never recorded.
-Array record(const char* op, const Array& out, std::vector<Array> inputs, VjpRule rule);
+Array record(const char* op, const Array& out, std::vector<Array> inputs, VjpRule rule,
+             RuleReads reads = {});
+
+/// True when a traced op whose rule does not read this operand's value (RuleReads) may write its
+/// result into the operand's buffer: the operand is a temporary nobody else holds, and the rule of
+/// the op that produced it does not read it either.
+inline bool can_reuse_traced(const Array& a) {
+  const auto& impl = a.impl();
+  return impl && impl->buffer && impl.use_count() == 1 && impl->buffer.use_count() == 1 &&
+         (!impl->node || !impl->node->reads_output);
+}
 
 /// Makes `x` a traced input of the trace owning `bit`. If `x` is traced by outer transformations
 /// the new node is an identity of `x`, so outer traces still see through it; a backward pass of

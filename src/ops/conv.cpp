@@ -108,7 +108,8 @@ Array conv_op(ConvRole role, const Array& a_in, const Array& b_in, const ConvGeo
                   };
                   return std::vector<Array>{may_need_cotangent(in[0]) ? compute(ra) : Array(),
                                             may_need_cotangent(in[1]) ? compute(rb) : Array()};
-                });
+                },
+                {.output = false});
 }
 
 }  // namespace detail

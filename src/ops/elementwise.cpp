@@ -77,11 +77,15 @@ ResultType checked_type(const Array& a, const Array& b, const char* op) {
 /// (in_dtype or bool) and the weak flag `weak`. Writes into a temporary operand when allowed.
 template <bool ToBool, class F>
 Array run_binary(const Array& a, const Array& b, const Shape& shape, DType in_dtype, bool weak,
-                 bool may_reuse, F f) {
+                 bool may_reuse, F f, bool traced_reuse = false) {
   const DType out_dtype = ToBool ? DType::Bool : in_dtype;
   if (detail::any_abstract(a, b)) return detail::abstract(out_dtype, shape, weak);
-  Array out = detail::output_for(a, out_dtype, shape, may_reuse);
-  if (!out.valid()) out = detail::output_for(b, out_dtype, shape, may_reuse);
+  const auto pick = [&](const Array& c) {
+    return traced_reuse ? detail::output_for_traced(c, out_dtype, shape)
+                        : detail::output_for(c, out_dtype, shape, may_reuse);
+  };
+  Array out = pick(a);
+  if (!out.valid()) out = pick(b);
   if (!out.valid()) out = detail::empty(out_dtype, shape);
   const auto plan = detail::make_plan<2>(shape, {&a.shape(), &b.shape()});
   visit_dtype(in_dtype, [&](auto t) {
@@ -121,13 +125,19 @@ Prepared prepare(Array& a, Array& b, const char* op, DType compute, bool weak) {
   return {std::move(shape), {compute, weak}, detail::any_traced(a, b)};
 }
 
-/// An arithmetic op whose result has the operands' promoted dtype.
-template <class F, class Partials>
+/// An arithmetic op whose result has the operands' promoted dtype. `Linear`: the rule reads no
+/// value (add, subtract), so a traced op records shape-only operands and may write into one.
+template <bool Linear = false, class F, class Partials>
 Array arith(const char* op, Array a, Array b, F f, Partials partials) {
   const ResultType rt = checked_type(a, b, op);
   Prepared p = prepare(a, b, op, rt.dtype, rt.weak);
-  Array out = run_binary<false>(a, b, p.shape, rt.dtype, rt.weak, !p.traced, f);
-  if (p.traced) out = detail::record(op, out, {a, b}, binary_rule(partials));
+  Array out =
+      run_binary<false>(a, b, p.shape, rt.dtype, rt.weak, !p.traced, f, Linear && p.traced);
+  if (p.traced) {
+    detail::RuleReads reads;
+    if constexpr (Linear) reads = {.output = false, .values_of = 0};
+    out = detail::record(op, out, {a, b}, binary_rule(partials), reads);
+  }
   return out;
 }
 
@@ -327,7 +337,7 @@ Array tie_share(const Array& mine, const Array& other, const Array& out, DType d
 // ------------------------------------------------------------------------------------
 
 Array add(Array a, Array b) {
-  return arith(
+  return arith</*Linear=*/true>(
       "add", std::move(a), std::move(b),
       [](auto x, auto y) -> decltype(x) {
         using T = decltype(x);
@@ -349,7 +359,7 @@ Array subtract(Array a, Array b) {
     bool_error("subtract",
                "Subtracting bool arrays is not supported; use logical_xor, or convert "
                "the operands to an integer dtype first.");
-  return arith(
+  return arith</*Linear=*/true>(
       "subtract", std::move(a), std::move(b),
       [](auto x, auto y) -> decltype(x) {
         using T = decltype(x);
@@ -704,8 +714,13 @@ Array where(const Array& cond, Array a, Array b) {
   if (detail::any_abstract(cond, a, b)) {
     out = detail::abstract(rt.dtype, shape);
   } else {
-    out = detail::output_for(a, rt.dtype, shape, !traced);
-    if (!out.valid()) out = detail::output_for(b, rt.dtype, shape, !traced);
+    // The rule reads only the condition, so a traced where may write into a branch too.
+    const auto pick = [&](const Array& c) {
+      return traced ? detail::output_for_traced(c, rt.dtype, shape)
+                    : detail::output_for(c, rt.dtype, shape, true);
+    };
+    out = pick(a);
+    if (!out.valid()) out = pick(b);
     if (!out.valid()) out = detail::empty(rt.dtype, shape);
     const auto plan = detail::make_plan<3>(shape, {&cond.shape(), &a.shape(), &b.shape()});
     visit_dtype(rt.dtype, [&](auto t) {
@@ -724,13 +739,14 @@ Array where(const Array& cond, Array a, Array b) {
           // A scalar zero (broadcast by where, no zero-filled array), and no cotangent for an
           // operand no trace follows (relu's constant 0 would cost a full reduction).
           const Array zero = detail::weak_scalar(0.0, g.dtype());
-          return std::vector<Array>{
-              Array(),
-              detail::may_need_cotangent(in[1]) ? detail::unbroadcast(where(in[0], g, zero), in[1].shape())
-                              : Array(),
-              detail::may_need_cotangent(in[2]) ? detail::unbroadcast(where(in[0], zero, g), in[2].shape())
-                              : Array()};
-        });
+          const auto branch = [&](std::size_t k, const Array& ct) {
+            return detail::may_need_cotangent(in[k]) ? detail::unbroadcast(ct, in[k].shape())
+                                                     : Array();
+          };
+          return std::vector<Array>{Array(), branch(1, where(in[0], g, zero)),
+                                    branch(2, where(in[0], zero, g))};
+        },
+        {.output = false, .values_of = 1});
   return out;
 }
 

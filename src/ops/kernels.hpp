@@ -298,6 +298,13 @@ inline Array output_for(const Array& candidate, DType dtype, const Shape& shape,
   return Array();
 }
 
+/// The same for a traced op whose rule does not read `candidate`'s value (see RuleReads).
+inline Array output_for_traced(const Array& candidate, DType dtype, const Shape& shape) {
+  if (candidate.dtype() == dtype && candidate.shape() == shape && can_reuse_traced(candidate))
+    return candidate;
+  return Array();
+}
+
 // ---- reductions
 // ----------------------------------------------------------------------------------
 

@@ -204,7 +204,8 @@ Array matmul_t(const Array& a, const Array& b, bool ta, bool tb) {
                                       x.shape());
                    if (may_need_cotangent(y)) dy = b_cotangent(x, y, g, ta, tb);
                    return std::vector<Array>{dx, dy};
-                 });
+                 },
+                 {.output = false});
   return out;
 }
 

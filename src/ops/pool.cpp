@@ -368,7 +368,8 @@ Array window_sum_op(const Array& x, const WindowArgs& w) {
   return record("reduce_window_sum", y, {x},
                 [w, in_shape](const Array& g, const std::vector<Array>&, const Array&) {
                   return std::vector<Array>{window_sum_transpose_op(g, in_shape, w)};
-                });
+                },
+                {.output = false, .values_of = 0});
 }
 
 Array window_max_op(const Array& x, const WindowArgs& w) {
