@@ -6,6 +6,7 @@
 
 #include "core/trace.hpp"
 #include "jute/autodiff.hpp"
+#include "jute/memory.hpp"
 #include "jute/ops.hpp"
 
 using namespace jute;
@@ -299,6 +300,27 @@ TEST_SUITE("autodiff") {
     }
     CHECK(a == doctest::Approx(ea));
     CHECK(b == doctest::Approx(eb));
+  }
+
+  TEST_CASE("a recorded graph keeps only the values its rules read") {
+    // add's rule reads no value: the first sum (a temporary) is not kept by the second add, which
+    // writes into its buffer instead. The graph then holds one 4 MiB buffer (the second sum, which
+    // sum's rule keeps), not two. where's rule reads only its condition.
+    const Array x = ones({1 << 20});
+    const std::size_t before = memory::cache_stats().live_bytes;
+    auto [y, vjp_fn] = vjp([](const Array& a) { return sum((a + 1.0) + 2.0); }, x);
+    CHECK(memory::cache_stats().live_bytes - before < (std::size_t{1} << 20) * 4 * 2);
+    CHECK(y.item<float>() == 4.0f * (1 << 20));
+    CHECK(array_equal(vjp_fn(Array(1.0f)), ones({1 << 20})));
+
+    auto [r, relu_vjp] = vjp(
+        [](const Array& a) {
+          const Array v = a - 0.5;
+          return sum(where(v > 0.0, v, 0.0) * 3.0);
+        },
+        Array({0.25f, 1.0f, 2.0f}));
+    CHECK(r.item<float>() == 6.0f);
+    CHECK(array_equal(relu_vjp(Array(1.0f)), Array({0.0f, 3.0f, 3.0f})));
   }
 
 }  // TEST_SUITE
