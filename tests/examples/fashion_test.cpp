@@ -141,7 +141,8 @@ TEST_SUITE("examples.fashion") {
     }
   }
 
-  TEST_CASE("data: a missing directory, a missing file and corrupt files are IOErrors that say so") {
+  TEST_CASE(
+      "data: a missing directory, a missing file and corrupt files are IOErrors that say so") {
     TempDir dir;
     const auto missing = dir.path / "nowhere";
     const std::string no_dir = error_of([&] { fashion::load_fashion_mnist(missing); });
@@ -173,7 +174,8 @@ TEST_SUITE("examples.fashion") {
 
     // Labels that do not match the images.
     write_dataset(dir.path);
-    jute::io::write_idx(dir.path / "train-labels-idx1-ubyte.gz", jute::zeros({63}, jute::uint8), true);
+    jute::io::write_idx(dir.path / "train-labels-idx1-ubyte.gz", jute::zeros({63}, jute::uint8),
+                        true);
     CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
                    "values for 64 images in"));
 
@@ -181,8 +183,8 @@ TEST_SUITE("examples.fashion") {
     write_dataset(dir.path);
     jute::io::write_idx(dir.path / "train-labels-idx1-ubyte.gz", jute::full({64}, 10, jute::uint8),
                         true);
-    CHECK(contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }),
-                   "are not all in 0..9"));
+    CHECK(
+        contains(error_of([&] { fashion::load_fashion_mnist(dir.path); }), "are not all in 0..9"));
   }
 
   TEST_CASE("report: durations, the progress line, the summary and metrics.csv") {
@@ -190,7 +192,8 @@ TEST_SUITE("examples.fashion") {
     CHECK(fashion::format_duration(61.4) == "1:01");
     CHECK(fashion::format_duration(3725) == "1:02:05");
     CHECK(fashion::ProgressBar::line(1, 10, 6, 24, 2.0, 0.5, 0.75, true) ==
-          "epoch 1/10 [======>                 ] 6/24  3.0 steps/s  loss 0.5000  acc 75.00%  ETA 0:06");
+          "epoch 1/10 [======>                 ] 6/24  3.0 steps/s  loss 0.5000  acc 75.00%  ETA "
+          "0:06");
     CHECK(fashion::ProgressBar::line(2, 2, 24, 24, 4.0, 0.25, 0.5, false) ==
           "epoch 2/2 24/24  6.0 steps/s  loss 0.2500  acc 50.00%  ETA 0:00");
     const EpochMetrics m{3, 0.41234, 0.851, 0.39, 0.8666, 12.34};
@@ -258,7 +261,8 @@ TEST_SUITE("examples.fashion") {
     // The step changed the params and the running averages; another dropout key changes the
     // params differently.
     CHECK(a.state.params() != state.params());
-    CHECK(a.state.collections().subtree("batch_stats") != state.collections().subtree("batch_stats"));
+    CHECK(a.state.collections().subtree("batch_stats") !=
+          state.collections().subtree("batch_stats"));
     const auto c = fashion::train_step(model, state, batch, jute::random::key(8));
     CHECK(c.state.params() != a.state.params());
   }
@@ -320,7 +324,8 @@ TEST_SUITE("examples.fashion") {
       CHECK(resumed.history[1].test_loss == whole.history[1].test_loss);
       // metrics.csv of the resumed run holds both epochs.
       std::ifstream csv(out.path / "parts" / "metrics.csv");
-      const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(csv)),
+                             std::istreambuf_iterator<char>());
       CHECK(std::count(text.begin(), text.end(), '\n') == 3);
     }
   }

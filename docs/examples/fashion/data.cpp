@@ -19,8 +19,8 @@ jute::io::Dataset load_split(const std::filesystem::path& dir, const std::string
                                 jute::detail::shape_str(raw.images.shape()) +
                                 ", not 28x28 (N,28,28); check the --data directory.");
   }
-  if (raw.size() > 0 && (jute::min(raw.labels).item<int>() < 0 ||
-                         jute::max(raw.labels).item<int>() > 9)) {
+  if (raw.size() > 0 &&
+      (jute::min(raw.labels).item<int>() < 0 || jute::max(raw.labels).item<int>() > 9)) {
     throw jute::io::FormatError("[fashion] The labels of " + file +
                                 " are not all in 0..9; Fashion-MNIST has 10 classes.");
   }

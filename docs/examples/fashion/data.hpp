@@ -20,11 +20,6 @@ struct FashionMnist {
   jute::io::Dataset test;
 };
 
-/// The class names, index = label.
-inline constexpr const char* class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
-                                                "Bag",         "Ankle boot"};
-
 /// Reads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 /// t10k-labels-idx1-ubyte from `dir`, each with or without a `.gz` suffix
 /// (jute::io::read_mnist). `train_limit` / `test_limit` keep only the first examples of a split

@@ -14,13 +14,13 @@ int main(int argc, char** argv) {
   fashion::Config config;
   std::string model = "cnn", optimizer = "adamw", progress = "auto";
 
-  CLI::App app{"Trains a Fashion-MNIST classifier with jute: a pure train step, AdamW or SGD on a "
-               "warmup-cosine schedule, a checkpoint per epoch."};
+  CLI::App app{
+      "Trains a Fashion-MNIST classifier with jute: a pure train step, AdamW or SGD on a "
+      "warmup-cosine schedule, a checkpoint per epoch."};
   app.add_option("--data", config.data_dir,
                  "directory with the four Fashion-MNIST IDX files (.gz or not)")
       ->capture_default_str();
-  app.add_option("--out", config.out_dir,
-                 "run directory: metrics.csv, curves.svg and checkpoints/")
+  app.add_option("--out", config.out_dir, "run directory: metrics.csv, curves.svg and checkpoints/")
       ->capture_default_str();
   app.add_option("--model", model, "mlp, cnn, or cnn-bn (BatchNorm and Dropout)")
       ->check(CLI::IsMember({"mlp", "cnn", "cnn-bn"}))

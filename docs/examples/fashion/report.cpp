@@ -46,8 +46,13 @@ std::string format_duration(double seconds) {
 
 ProgressBar::ProgressBar(std::ostream& out, ProgressStyle style, std::int64_t epoch,
                          std::int64_t epochs, std::int64_t steps)
-    : out_(out), style_(style), epoch_(epoch), epochs_(epochs), steps_(steps),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {
+    : out_(out),
+      style_(style),
+      epoch_(epoch),
+      epochs_(epochs),
+      steps_(steps),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {
   next_line_ = std::max<std::int64_t>(steps_ / 10, 1);
 }
 
@@ -59,8 +64,7 @@ std::string ProgressBar::line(std::int64_t epoch, std::int64_t epochs, std::int6
   if (with_bar) {
     constexpr int width = 24;
     const auto filled = static_cast<int>(steps > 0 ? width * done / steps : width);
-    s << "[" << std::string(static_cast<std::size_t>(filled), '=')
-      << (filled < width ? ">" : "")
+    s << "[" << std::string(static_cast<std::size_t>(filled), '=') << (filled < width ? ">" : "")
       << std::string(static_cast<std::size_t>(std::max(width - filled - 1, 0)), ' ') << "] ";
   }
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
@@ -80,8 +84,8 @@ void ProgressBar::update(std::int64_t done, double loss, double accuracy) {
       // Redraw at most ten times a second (and always at the end).
       if (done < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
       last_draw_ = now;
-      out_ << "\r" << line(epoch_, epochs_, done, steps_, elapsed, loss, accuracy, true)
-           << "\x1b[K" << std::flush;
+      out_ << "\r" << line(epoch_, epochs_, done, steps_, elapsed, loss, accuracy, true) << "\x1b[K"
+           << std::flush;
       return;
     case ProgressStyle::lines:
       if (done < next_line_ && done < steps_) return;
@@ -98,9 +102,9 @@ void ProgressBar::finish() {
 
 std::string summary_line(const EpochMetrics& m, std::int64_t epochs) {
   std::ostringstream s;
-  s << "epoch " << m.epoch << "/" << epochs << "  train loss " << fixed(m.train_loss, 4)
-    << " acc " << fixed(100 * m.train_accuracy, 2) << "%  test loss " << fixed(m.test_loss, 4)
-    << " acc " << fixed(100 * m.test_accuracy, 2) << "%  " << fixed(m.seconds, 1) << " s";
+  s << "epoch " << m.epoch << "/" << epochs << "  train loss " << fixed(m.train_loss, 4) << " acc "
+    << fixed(100 * m.train_accuracy, 2) << "%  test loss " << fixed(m.test_loss, 4) << " acc "
+    << fixed(100 * m.test_accuracy, 2) << "%  " << fixed(m.seconds, 1) << " s";
   return s.str();
 }
 
@@ -119,8 +123,8 @@ void write_text_file(const std::filesystem::path& file, const std::string& text)
   std::error_code ec;
   std::filesystem::rename(tmp, file, ec);
   if (ec) {
-    throw jute::IOError("[fashion] Cannot rename " + tmp.string() + " to " + file.string() +
-                        ": " + ec.message() + ".");
+    throw jute::IOError("[fashion] Cannot rename " + tmp.string() + " to " + file.string() + ": " +
+                        ec.message() + ".");
   }
 }
 
@@ -177,8 +181,8 @@ void panel(std::ostringstream& svg, const std::vector<EpochMetrics>& rows, doubl
   svg << "<text x=\"" << x0 + w / 2 << "\" y=\"" << y0 - 10
       << "\" text-anchor=\"middle\" font-weight=\"bold\">" << title << "</text>\n";
   for (double t : nice_ticks(lo, hi)) {
-    svg << "<line x1=\"" << x0 << "\" x2=\"" << x0 + w << "\" y1=\"" << py(t) << "\" y2=\""
-        << py(t) << "\" stroke=\"#ddd\"/>\n";
+    svg << "<line x1=\"" << x0 << "\" x2=\"" << x0 + w << "\" y1=\"" << py(t) << "\" y2=\"" << py(t)
+        << "\" stroke=\"#ddd\"/>\n";
     svg << "<text x=\"" << x0 - 6 << "\" y=\"" << py(t) + 4 << "\" text-anchor=\"end\">"
         << number_text(t) << "</text>\n";
   }
@@ -187,8 +191,8 @@ void panel(std::ostringstream& svg, const std::vector<EpochMetrics>& rows, doubl
   for (std::int64_t e = static_cast<std::int64_t>(e0); e <= static_cast<std::int64_t>(e1);
        e += every) {
     const double x = px(static_cast<double>(e));
-    svg << "<line x1=\"" << x << "\" x2=\"" << x << "\" y1=\"" << y0 + h << "\" y2=\""
-        << y0 + h + 4 << "\" stroke=\"#333\"/>\n";
+    svg << "<line x1=\"" << x << "\" x2=\"" << x << "\" y1=\"" << y0 + h << "\" y2=\"" << y0 + h + 4
+        << "\" stroke=\"#333\"/>\n";
     svg << "<text x=\"" << x << "\" y=\"" << y0 + h + 18 << "\" text-anchor=\"middle\">" << e
         << "</text>\n";
   }
@@ -238,8 +242,8 @@ std::string plot_svg(const std::vector<EpochMetrics>& rows, const std::string& t
   constexpr double width = 960, height = 400, w = 380, h = 270, top = 70;
   std::ostringstream svg;
   svg << std::setprecision(6);
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\""
-      << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text x=\"" << width / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">"
       << title << "</text>\n";

@@ -53,23 +53,27 @@ Array CnnBn::operator()(nn::Scope& s, const Array& images) const {
 
 std::string to_string(ModelKind kind) {
   switch (kind) {
-    case ModelKind::mlp: return "mlp";
-    case ModelKind::cnn: return "cnn";
-    case ModelKind::cnn_bn: return "cnn-bn";
+    case ModelKind::mlp:
+      return "mlp";
+    case ModelKind::cnn:
+      return "cnn";
+    case ModelKind::cnn_bn:
+      return "cnn-bn";
   }
   return "?";
 }
 
-std::string to_string(OptimizerKind kind) {
-  return kind == OptimizerKind::sgd ? "sgd" : "adamw";
-}
+std::string to_string(OptimizerKind kind) { return kind == OptimizerKind::sgd ? "sgd" : "adamw"; }
 
 namespace {
 std::variant<Mlp, Cnn, CnnBn> make_module(ModelKind kind, bool train) {
   switch (kind) {
-    case ModelKind::mlp: return Mlp{.train = train};
-    case ModelKind::cnn: return Cnn{.train = train};
-    case ModelKind::cnn_bn: return CnnBn{.train = train};
+    case ModelKind::mlp:
+      return Mlp{.train = train};
+    case ModelKind::cnn:
+      return Cnn{.train = train};
+    case ModelKind::cnn_bn:
+      return CnnBn{.train = train};
   }
   throw jute::ValueError("[fashion] Unknown model kind.");
 }
@@ -108,8 +112,7 @@ StepOut train_step(const Model& model, const optim::TrainState& state, const Bat
     return std::pair{loss, jute::Tree{{"logits", logits}, {"updated", jute::Tree(updated)}}};
   };
   auto [loss, aux, grads] = jute::value_and_grad_with_aux(loss_fn)(state.params());
-  jute::Tree metrics{{"loss", loss},
-                     {"accuracy", nn::accuracy(aux.get("logits"), batch.labels)}};
+  jute::Tree metrics{{"loss", loss}, {"accuracy", nn::accuracy(aux.get("logits"), batch.labels)}};
   return {state.apply_gradients(grads, aux.subtree("updated")), metrics};
 }
 
@@ -120,8 +123,8 @@ EvalMetrics evaluate(const Model& model, const optim::TrainState& state,
   for (const jute::Tree& batch : data.batches({.batch_size = batch_size})) {
     const Array& labels = batch.get("label");
     const Array logits = model.apply(vars, batch.get("image"), /*train=*/false).output;
-    loss_sum += jute::sum(nn::softmax_cross_entropy_with_integer_labels(logits, labels))
-                    .item<double>();
+    loss_sum +=
+        jute::sum(nn::softmax_cross_entropy_with_integer_labels(logits, labels)).item<double>();
     correct += nn::accuracy(logits, labels).item<double>() * static_cast<double>(labels.size());
   }
   const auto n = static_cast<double>(data.size());
@@ -135,8 +138,7 @@ double peak_learning_rate(const Config& config) {
   return config.optimizer == OptimizerKind::sgd ? 0.05 : 1e-3;
 }
 
-optim::GradientTransformation make_optimizer(const Config& config,
-                                             std::int64_t steps_per_epoch) {
+optim::GradientTransformation make_optimizer(const Config& config, std::int64_t steps_per_epoch) {
   const std::int64_t total = std::max<std::int64_t>(config.epochs * steps_per_epoch, 2);
   const std::int64_t warmup = std::clamp<std::int64_t>(
       std::llround(config.warmup_epochs * static_cast<double>(steps_per_epoch)), 0, total - 1);
@@ -155,13 +157,17 @@ namespace {
 jute::Tree history_tree(const std::vector<EpochMetrics>& history) {
   std::vector<double> columns[6];
   for (const auto& m : history) {
-    const double row[6] = {static_cast<double>(m.epoch), m.train_loss, m.train_accuracy,
-                           m.test_loss, m.test_accuracy, m.seconds};
+    const double row[6] = {static_cast<double>(m.epoch),
+                           m.train_loss,
+                           m.train_accuracy,
+                           m.test_loss,
+                           m.test_accuracy,
+                           m.seconds};
     for (int c = 0; c < 6; ++c) columns[c].push_back(row[c]);
   }
   const auto n = static_cast<std::int64_t>(history.size());
   auto column = [&](int c) { return Array::from_vector(columns[c], {n}, jute::float64); };
-  return {{"epoch", column(0)},     {"train_loss", column(1)}, {"train_accuracy", column(2)},
+  return {{"epoch", column(0)},     {"train_loss", column(1)},    {"train_accuracy", column(2)},
           {"test_loss", column(3)}, {"test_accuracy", column(4)}, {"seconds", column(5)}};
 }
 
@@ -195,8 +201,8 @@ void restore_latest(const jute::io::CheckpointManager& checkpoints, const Config
     restored = jute::io::from_state_dict(state.to_tree(), saved.subtree("state"));
   } catch (const std::logic_error& e) {  // the restore's KeyError, ShapeError, DtypeError...
     throw jute::ValueError("[fashion] The checkpoint " + checkpoints.path_of(*latest).string() +
-                           " does not fit --model " + to_string(config.model) +
-                           " --optimizer " + to_string(config.optimizer) + " (" + e.what() +
+                           " does not fit --model " + to_string(config.model) + " --optimizer " +
+                           to_string(config.optimizer) + " (" + e.what() +
                            "); resume with the options of the run that wrote it.");
   }
   state = optim::TrainState::from_tree(restored, state.tx());
@@ -225,8 +231,7 @@ RunResult train(const Config& config, const FashionMnist& data) {
   const jute::io::BatchOptions batching{.batch_size = config.batch_size, .drop_remainder = true};
   const std::int64_t steps_per_epoch = data.train.num_batches(batching);
   if (steps_per_epoch == 0) {
-    throw jute::ValueError("[fashion] The training split has " +
-                           std::to_string(data.train.size()) +
+    throw jute::ValueError("[fashion] The training split has " + std::to_string(data.train.size()) +
                            " examples, fewer than one batch of " +
                            std::to_string(config.batch_size) + "; lower --batch-size.");
   }
@@ -245,8 +250,8 @@ RunResult train(const Config& config, const FashionMnist& data) {
 
   const jute::Variables vars = model.init(init_key, sample);
   const auto tx = make_optimizer(config, steps_per_epoch);
-  auto state = optim::TrainState::create(vars.collection("params"), tx,
-                                         vars.without_collection("params"));
+  auto state =
+      optim::TrainState::create(vars.collection("params"), tx, vars.without_collection("params"));
   std::vector<EpochMetrics> history;
 
   // One checkpoint per epoch, named by the epoch: {"state": TrainState, "history": metrics}.
@@ -265,9 +270,9 @@ RunResult train(const Config& config, const FashionMnist& data) {
   }
   std::filesystem::create_directories(config.out_dir);
   const std::int64_t first_epoch = static_cast<std::int64_t>(history.size());
-  const std::int64_t last_epoch =
-      config.stop_after > 0 ? std::min(config.epochs, first_epoch + config.stop_after)
-                            : config.epochs;
+  const std::int64_t last_epoch = config.stop_after > 0
+                                      ? std::min(config.epochs, first_epoch + config.stop_after)
+                                      : config.epochs;
 
   for (std::int64_t epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -292,8 +297,8 @@ RunResult train(const Config& config, const FashionMnist& data) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto steps = static_cast<double>(steps_per_epoch);
-    history.push_back({epoch + 1, loss_sum / steps, accuracy_sum / steps, test.loss,
-                       test.accuracy, seconds});
+    history.push_back(
+        {epoch + 1, loss_sum / steps, accuracy_sum / steps, test.loss, test.accuracy, seconds});
     write_metrics_csv(config.out_dir / "metrics.csv", history);
     write_text_file(config.out_dir / "curves.svg",
                     plot_svg(history, "Fashion-MNIST, " + to_string(config.model) + ", " +

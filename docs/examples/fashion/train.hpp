@@ -4,7 +4,7 @@
 //   the models      Mlp, Cnn (the Flax MNIST example's CNN) and CnnBn (BatchNorm + Dropout)
 //   init            Model::init(key, sample) → Variables {"params", ["batch_stats"]}
 //   the step        train_step(model, state, batch, key) → {new state, metrics}: pure
-//   evaluation      evaluate(model, state, split): the running averages, no dropout
+//   evaluation      evaluate(model, state, data): the running averages, no dropout
 //   the loop        train(config): epochs of shuffled batches, metrics, plots, checkpoints
 #pragma once
 
@@ -119,16 +119,16 @@ struct Config {
   std::int64_t batch_size = 128;
   double learning_rate = 0;  // peak of the warmup-cosine schedule; 0: 1e-3 (AdamW), 0.05 (SGD)
   double warmup_epochs = 0.5;
-  double momentum = 0.9;        // SGD
-  double weight_decay = 1e-4;   // AdamW
+  double momentum = 0.9;       // SGD
+  double weight_decay = 1e-4;  // AdamW
   std::int64_t seed = 0;
-  bool resume = false;          // continue from the latest checkpoint in out_dir/checkpoints
+  bool resume = false;  // continue from the latest checkpoint in out_dir/checkpoints
   std::int64_t keep_checkpoints = 3;
-  std::int64_t stop_after = 0;  // stop after this many epochs of this run (0: run to `epochs`)
-  std::int64_t train_limit = 0; // use only the first examples of each split (0: all)
+  std::int64_t stop_after = 0;   // stop after this many epochs of this run (0: run to `epochs`)
+  std::int64_t train_limit = 0;  // use only the first examples of each split (0: all)
   std::int64_t test_limit = 0;
   ProgressStyle progress = ProgressStyle::lines;
-  bool print_table = true;      // tabulate the model at the start
+  bool print_table = true;  // tabulate the model at the start
   std::ostream* log = &std::cout;
 };
 
