@@ -209,6 +209,23 @@ TEST_SUITE("examples.fashion") {
     CHECK(std::count(text.begin(), text.end(), '\n') == 10);
     CHECK(text.find('\r') == std::string::npos);
 
+    // A terminal: the bar is redrawn in place (at most ten times a second, always at the end)
+    // on one line, which finish() ends; no output at all with ProgressStyle::none.
+    std::ostringstream tty;
+    fashion::ProgressBar redrawn(tty, fashion::ProgressStyle::bar, 2, 3, 4);
+    for (int step = 1; step <= 4; ++step) redrawn.update(step, 0.5, 0.25);
+    redrawn.finish();
+    const std::string drawn = tty.str();
+    CHECK(drawn.rfind('\r') != std::string::npos);
+    CHECK(drawn.find("epoch 2/3 [========================] 4/4") != std::string::npos);
+    CHECK(std::count(drawn.begin(), drawn.end(), '\n') == 1);
+    CHECK(drawn.back() == '\n');
+    std::ostringstream quiet;
+    fashion::ProgressBar silent(quiet, fashion::ProgressStyle::none, 1, 1, 4);
+    for (int step = 1; step <= 4; ++step) silent.update(step, 0.5, 0.25);
+    silent.finish();
+    CHECK(quiet.str().empty());
+
     TempDir dir;
     fashion::write_metrics_csv(dir.path / "metrics.csv", {m, {4, 0.5, 0.25, 0.125, 1, 2}});
     std::ifstream in(dir.path / "metrics.csv");
