@@ -2,10 +2,13 @@
 //
 // The precomputed table (say, from word2vec) is state the model reads but must never train: it
 // lives in the "buffers" collection. A trainable correction of the same shape lives in "params".
-// Gradients are taken over "params" only, so the buffer comes out of training bit-identical.
+// Gradients are taken over "params" only, so the buffer comes out of training bit-identical —
+// and out of a checkpoint too: the trained variables are written in Flax's msgpack format and
+// restored into the structure nn::init_shapes gives (no initialization needed to restore).
 #include <iostream>
 
 #include "jute/autodiff.hpp"
+#include "jute/io/serialization.hpp"
 #include "jute/nn/initializers.hpp"
 #include "jute/nn/module.hpp"
 #include "jute/ops.hpp"
@@ -27,6 +30,7 @@ struct Encoder {
 struct Result {
   jute::Variables initial;
   jute::Variables trained;
+  jute::Variables restored;  // `trained` after a round trip through checkpoint bytes
 };
 
 /// Five steps of plain SGD (learning rate 0.5) on the mean squared error to a target of ones.
@@ -47,7 +51,14 @@ inline Result run() {
     params = jute::tree_map([](const jute::Array& p, const jute::Array& g) { return p - 0.5f * g; },
                             params, grads);
   }
-  return {initial, initial.with_collection("params", params)};
+  const jute::Variables trained = initial.with_collection("params", params);
+
+  // Checkpoint: Flax's msgpack bytes (what flax.serialization.to_bytes writes), restored into the
+  // shapes of a fresh model, path by path (a wrong shape or a missing key would throw).
+  const jute::io::Bytes checkpoint = jute::io::to_bytes(trained);
+  const jute::Tree shapes = jute::nn::init_shapes(model, jute::random::key(0), ids);
+  const jute::Variables restored(jute::io::from_bytes(shapes, checkpoint));
+  return {initial, trained, restored};
 }
 
 }  // namespace precomputed_embeddings

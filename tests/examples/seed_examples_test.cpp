@@ -27,7 +27,8 @@ TEST_SUITE("examples") {
   }
 
   TEST_CASE("precomputed embeddings: only params train; the buffer stays bit-identical") {
-    auto [initial, trained] = precomputed_embeddings::run();
+    auto [initial, trained, restored] = precomputed_embeddings::run();
+    (void)restored;
     const Array& before = initial.get("buffers/pretrained");
     const Array& after = trained.get("buffers/pretrained");
     CHECK(array_equal(before, after));
@@ -41,6 +42,14 @@ TEST_SUITE("examples") {
         CHECK(tuned.at<double>({row, col}) == doctest::Approx((1.0 - pre) * shrink).epsilon(1e-6));
       }
     for (int col = 0; col < 3; ++col) CHECK(tuned.at<float>({1, col}) == 0.0f);  // never looked up
+  }
+
+  TEST_CASE("precomputed embeddings: the buffer stays bit-identical through a checkpoint") {
+    auto [initial, trained, restored] = precomputed_embeddings::run();
+    CHECK(restored.collections() == std::vector<std::string>{"buffers", "params"});
+    CHECK(restored == trained);  // every leaf: same dtype, shape and bits
+    CHECK(array_equal(restored.get("buffers/pretrained"), initial.get("buffers/pretrained")));
+    CHECK_FALSE(restored.get("buffers/pretrained").is_abstract());
   }
 
   TEST_CASE("two buffers: an int32 counter and float32 column sums") {
