@@ -41,7 +41,8 @@ class Array {
   Array() = default;
 
   /// Weakly typed scalars: they take the dtype of the other operand in an operation
-  /// (`x * 2.0` keeps x's float32), as Python scalars do in JAX.
+  /// (`x * 2.0` keeps x's float32), as Python scalars do in JAX. A `double` is a weak float32
+  /// that keeps its full value for a float64 operand (`x64 * 0.1` multiplies by the double 0.1).
   Array(float v);          // NOLINT(google-explicit-constructor)
   Array(double v);         // NOLINT(google-explicit-constructor)
   Array(int v);            // NOLINT(google-explicit-constructor)

@@ -51,7 +51,8 @@ class IOError : public std::runtime_error {
 };
 
 namespace detail {
-/// "(2,3)" — the way error messages print shapes; "()" for a scalar.
+/// "(2,3)" — the way error messages print shapes, as Python tuples: "(4,)" for rank 1, "()" for
+/// a scalar.
 std::string shape_str(const std::vector<std::int64_t>& shape);
 }  // namespace detail
 

@@ -3,7 +3,8 @@
 // Conventions (NumPy's unless stated):
 // - Binary elementwise ops broadcast their operands (NumPy rules) and promote dtypes with
 //   `promote_types` (see dtype.hpp); a C++ number in an expression is a weakly typed scalar that
-//   keeps the other operand's dtype (`x * 2.0` stays float32).
+//   keeps the other operand's dtype (`x * 2.0` stays float32; a float64 `x` meets the full
+//   double 2.0, not a float32 rounding of it).
 // - Floating-point math (exp, log, tanh, ...) on integer or bool inputs computes in float32.
 // - Axes may be negative. A reduction's `Axes` defaults to all axes.
 // - Every op validates shapes and dtypes and throws ShapeError / DtypeError / ValueError with a

@@ -47,7 +47,7 @@ Array abstract(DType dtype, const Shape& shape, bool weak) {
 bool can_reuse(const Array& a) {
   const auto& impl = a.impl();
   return impl && impl->buffer && impl.use_count() == 1 && impl->buffer.use_count() == 1 &&
-         !impl->node;
+         !impl->node && !impl->weak_double;
 }
 
 Array with_shape(const Array& a, const Shape& shape) {
@@ -56,6 +56,7 @@ Array with_shape(const Array& a, const Shape& shape) {
   impl->shape = shape;
   impl->size = shape_size(shape);
   impl->weak = a.weak_type();
+  impl->weak_double = a.impl()->weak_double;
   impl->buffer = a.impl()->buffer;
   return Array(std::move(impl));
 }
@@ -64,6 +65,7 @@ Array with_weak(const Array& a, bool weak) {
   if (a.weak_type() == weak) return a;
   auto impl = std::make_shared<ArrayImpl>(*a.impl());
   impl->weak = weak;
+  if (!weak) impl->weak_double.reset();  // a strong float32 is just its float32 value
   return Array(std::move(impl));
 }
 
@@ -108,6 +110,16 @@ Array make_scalar(double v, DType dtype, bool weak) {
   detail::convert(&v, DType::Float64, detail::mutable_raw(a), dtype, 1);
   return a;
 }
+/// A weak float32 scalar that remembers the double it was written as (see ArrayImpl).
+Array make_weak_double(double v) {
+  auto impl = std::make_shared<detail::ArrayImpl>();
+  impl->shape = {};
+  impl->weak = true;
+  impl->weak_double = v;
+  impl->buffer = std::make_shared<detail::Buffer>(sizeof(float));
+  *static_cast<float*>(impl->buffer->data()) = static_cast<float>(v);
+  return Array(std::move(impl));
+}
 Array make_int_scalar(std::int64_t v, DType dtype, bool weak) {
   Array a = detail::empty(dtype, {}, weak);
   if (dtype == DType::Int32)
@@ -121,7 +133,7 @@ Array make_int_scalar(std::int64_t v, DType dtype, bool weak) {
 }  // namespace
 
 Array::Array(float v) : Array(make_scalar(v, DType::Float32, true)) {}
-Array::Array(double v) : Array(make_scalar(v, DType::Float32, true)) {}
+Array::Array(double v) : Array(make_weak_double(v)) {}
 Array::Array(int v) : Array(make_int_scalar(v, DType::Int32, true)) {}
 Array::Array(long v) : Array(make_int_scalar(v, DType::Int32, true)) {}
 Array::Array(unsigned int v) : Array(make_int_scalar(v, DType::UInt32, true)) {}
@@ -237,6 +249,8 @@ Array Array::astype(DType t) const {
   if (t == dtype()) return detail::with_weak(*this, false);
   Array out = is_abstract() ? detail::abstract(t, shape()) : detail::empty(t, shape());
   if (!is_abstract()) detail::convert(raw_data(), dtype(), detail::mutable_raw(out), t, size());
+  if (impl_->weak_double && t == DType::Float64)
+    *detail::mutable_data<double>(out) = *impl_->weak_double;
   if (is_floating(t) && is_floating(dtype()) && detail::any_traced(*this)) {
     DType from = dtype();
     out = detail::record("astype", out, {*this},

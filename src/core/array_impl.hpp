@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "jute/array.hpp"
@@ -32,6 +33,10 @@ struct ArrayImpl {
   Shape shape;
   std::int64_t size = 1;
   bool weak = false;
+  /// A weak float32 scalar written as a C++ double keeps the double here, so that it takes a
+  /// float64 operand's dtype without first being rounded to float32 (`x64 * 0.1` multiplies by
+  /// the double 0.1, as JAX does). Only `Array::astype(float64)` reads it.
+  std::optional<double> weak_double;
   std::shared_ptr<Buffer> buffer;
   /// Autodiff: the op that produced this value while it was being traced (null otherwise).
   std::shared_ptr<Node> node;

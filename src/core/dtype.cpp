@@ -89,7 +89,7 @@ std::string shape_str(const std::vector<std::int64_t>& shape) {
     if (i) s += ",";
     s += std::to_string(shape[i]);
   }
-  return s + ")";
+  return s + (shape.size() == 1 ? ",)" : ")");
 }
 }  // namespace detail
 

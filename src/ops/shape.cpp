@@ -180,12 +180,8 @@ Array transpose(const Array& a, const std::vector<int>& perm) {
       p[d] = ax;
     }
     if (!ok) {
-      std::string axes = "(";
-      for (std::size_t d = 0; d < perm.size(); ++d) {
-        if (d) axes += ",";
-        axes += std::to_string(perm[d]);
-      }
-      throw ShapeError("[transpose] Axes " + axes + ") are not a permutation of the axes of an " +
+      const std::string axes = detail::shape_str(Shape(perm.begin(), perm.end()));
+      throw ShapeError("[transpose] Axes " + axes + " are not a permutation of the axes of an " +
                        "array of shape " + detail::shape_str(a.shape()) +
                        "; give each axis exactly once.");
     }

@@ -208,20 +208,21 @@ TEST_SUITE("autodiff") {
 
   TEST_CASE("autodiff: errors say what was expected") {
     Array v = f64({1, 2, 3}, {3});
-    CHECK_THROWS_WITH_AS(grad([](const Array& x) { return x * 2.0; })(v),
-                         "[grad] The function must return a scalar, got shape (3); reduce it (e.g. "
-                         "with sum or mean) first.",
-                         ShapeError);
+    CHECK_THROWS_WITH_AS(
+        grad([](const Array& x) { return x * 2.0; })(v),
+        "[grad] The function must return a scalar, got shape (3,); reduce it (e.g. "
+        "with sum or mean) first.",
+        ShapeError);
     CHECK_THROWS_WITH_AS(grad([](const Array& x) { return sum(x); })(Array({1, 2})),
                          doctest::Contains("[grad] Cannot differentiate with respect to the primal "
-                                           "of dtype int32 and shape (2)"),
+                                           "of dtype int32 and shape (2,)"),
                          DtypeError);
     CHECK_THROWS_WITH_AS(
         grad([](const std::vector<Array>& x) { return sum(x[0]); })({v, Array(true)}),
         doctest::Contains("primal 1 of dtype bool"), DtypeError);
     CHECK_THROWS_WITH_AS(jvp([](const Array& x) { return x; }, v, f64({1, 2}, {2})),
-                         "[jvp] The tangent has shape (2) but the primal it belongs to has shape "
-                         "(3); pass a tangent shaped like the primal.",
+                         "[jvp] The tangent has shape (2,) but the primal it belongs to has shape "
+                         "(3,); pass a tangent shaped like the primal.",
                          ShapeError);
     CHECK_THROWS_AS(jvp([](const Array& x) { return x; }, v, Array({1, 2, 3})), DtypeError);
     CHECK_THROWS_WITH_AS(jvp([](const std::vector<Array>& x) { return x[0]; }, {v, v}, {v}),
@@ -229,7 +230,7 @@ TEST_SUITE("autodiff") {
     auto [y, vjp_fn] = vjp([](const Array& x) { return x * x; }, v);
     CHECK_THROWS_WITH_AS(vjp_fn(scalar64(1.0)),
                          "[vjp] The cotangent has shape () but the output it belongs to has shape "
-                         "(3); pass a cotangent shaped like the output.",
+                         "(3,); pass a cotangent shaped like the output.",
                          ShapeError);
     CHECK_THROWS_AS(hvp([](const Array& x) { return sum(x); }, v, scalar64(1.0)), ShapeError);
     CHECK_THROWS_AS(grad([](const Array&) { return Array(); })(v), ValueError);

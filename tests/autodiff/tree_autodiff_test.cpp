@@ -101,8 +101,8 @@ TEST_SUITE("autodiff") {
     Tree bad_shape = tangents.set("Dense_0/bias", f64({1, 1, 1}, {3}));
     CHECK_THROWS_WITH_AS(
         jvp(model_loss, params, bad_shape),
-        "[jvp] The tangents leaf Dense_0/bias has shape (3) but the primal leaf has "
-        "shape (2); pass tangents shaped like the primals.",
+        "[jvp] The tangents leaf Dense_0/bias has shape (3,) but the primal leaf has "
+        "shape (2,); pass tangents shaped like the primals.",
         ShapeError);
   }
 

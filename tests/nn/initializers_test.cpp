@@ -125,7 +125,7 @@ TEST_SUITE("nn.initializers") {
     CHECK(ini::compute_fans({7}, {0}, {0}).fan_in == 1.0);  // receptive = 7 / 7 / 7
     CHECK_THROWS_WITH_AS(
         ini::compute_fans({7}),
-        "[variance_scaling] Cannot compute the fans of a weight of shape (7) "
+        "[variance_scaling] Cannot compute the fans of a weight of shape (7,) "
         "with the default in_axis; it needs at least 2 dimensions, or pass in_axis.",
         ValueError);
     CHECK_THROWS_WITH_AS(

@@ -132,8 +132,8 @@ TEST_SUITE("nn.losses") {
     } catch (const ShapeError& e) {
       const std::string msg = e.what();
       CHECK(msg.rfind("[softmax_cross_entropy_with_integer_labels]", 0) == 0);
-      CHECK(msg.find("(2)") != std::string::npos);
-      CHECK(msg.find("(3)") != std::string::npos);
+      CHECK(msg.find("(2,)") != std::string::npos);
+      CHECK(msg.find("(3,)") != std::string::npos);
     }
   }
 

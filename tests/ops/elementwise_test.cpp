@@ -74,14 +74,14 @@ TEST_SUITE("ops.elementwise") {
   TEST_CASE("elementwise: broadcast errors name the op and both shapes") {
     CHECK(message_of([] {
             add(zeros({2, 3}), zeros({4}));
-          }) == "[add] Shapes (2,3) and (4) cannot be broadcast together.");
+          }) == "[add] Shapes (2,3) and (4,) cannot be broadcast together.");
     CHECK(message_of([] {
             multiply(zeros({2, 3}), zeros({3, 2}));
           }) == "[multiply] Shapes (2,3) and (3,2) cannot be broadcast together.");
     CHECK(message_of([] { where(zeros({2}, bool_), zeros({3}), zeros({1})); }) ==
-          "[where] Shapes (2), (3) and (1) cannot be broadcast together.");
+          "[where] Shapes (2,), (3,) and (1,) cannot be broadcast together.");
     CHECK(message_of([] { clip(zeros({2}), zeros({3}), 1.f); }) ==
-          "[clip] Shapes (2), (3) and () cannot be broadcast together.");
+          "[clip] Shapes (2,), (3,) and () cannot be broadcast together.");
     CHECK_THROWS_AS(subtract(zeros({2}), zeros({3})), ShapeError);
     CHECK_THROWS_AS(divide(zeros({2}), zeros({3})), ShapeError);
     CHECK_THROWS_AS(power(zeros({2}), zeros({3})), ShapeError);

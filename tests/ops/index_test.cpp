@@ -62,7 +62,7 @@ TEST_SUITE("index") {
     const Array a = reshape(arange(12), {3, 4});
     CHECK(message_of([&] { take_along_axis(a, Array({1}), 1); }) ==
           "[take_along_axis] Indices must have the same number of dimensions as the array, got "
-          "indices of shape (1) for an array of shape (3,4).");
+          "indices of shape (1,) for an array of shape (3,4).");
     CHECK(message_of([&] {
             take_along_axis(a, Array({{0}, {0}}), 1);
           }) ==

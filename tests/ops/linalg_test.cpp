@@ -118,7 +118,7 @@ TEST_SUITE("linalg") {
           "(5,4,6) cannot be broadcast together; they must match or be 1.");
     CHECK_THROWS_AS(matmul(zeros({2, 3, 4}), zeros({5, 4, 6})), ShapeError);
     CHECK(message_of([] { matmul(Array(2.f), zeros({2})); }) ==
-          "[matmul] Inputs must have at least one dimension, got shapes () and (2); use multiply "
+          "[matmul] Inputs must have at least one dimension, got shapes () and (2,); use multiply "
           "to scale an array by a scalar.");
     CHECK_THROWS_AS(matmul(zeros({2}), Array(2.f)), ShapeError);
     CHECK_THROWS_AS(detail::matmul_t(zeros({2}), zeros({2, 2}), false, false), ShapeError);

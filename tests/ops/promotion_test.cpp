@@ -1,6 +1,7 @@
 // The dtype promotion table of binary ops (docs/ops.md), checked through the ops themselves.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -111,6 +112,39 @@ TEST_SUITE("ops.promotion") {
     CHECK_ARRAY(Array({10}, uint8) - 11, Array({255}, uint8));
     CHECK_ARRAY(Array({1, 2}) * 2.5, Array({2.5f, 5.f}));
     CHECK_ARRAY(Array({true, false}) + 1.5, Array({2.5f, 1.5f}));
+  }
+
+  TEST_CASE("promotion: a C++ double meets a float64 array with its full double value") {
+    const Array x64 = Array({1., 3.}, float64);
+    // 3 * 0.1 in double is 0.30000000000000004; with 0.1f widened it would be 0.30000000447...
+    CHECK_ARRAY(x64 * 0.1, Array({0.1, 3 * 0.1}, float64));
+    CHECK_ARRAY(0.1 * x64, Array({0.1, 3 * 0.1}, float64));
+    CHECK_ARRAY(x64 + 0.1, Array({1.1, 3.1}, float64));
+    CHECK_ARRAY(x64 - 0.1, Array({1 - 0.1, 3 - 0.1}, float64));
+    CHECK_ARRAY(x64 / 0.1, Array({1 / 0.1, 3 / 0.1}, float64));
+    CHECK_ARRAY(maximum(x64 * 0.1, 0.2), Array({0.2, 3 * 0.1}, float64));
+    CHECK_ARRAY(minimum(x64, 0.1), Array({0.1, 0.1}, float64));
+    CHECK_ARRAY(clip(x64, 0.1, 2.7), Array({1., 2.7}, float64));
+    CHECK_ARRAY(where(Array({true, false}), x64, 0.1), Array({1., 0.1}, float64));
+    CHECK_ARRAY(power(x64, 0.1), Array({1., std::pow(3., 0.1)}, float64));
+    CHECK_ARRAY(Array({0.1}, float64) == 0.1, Array({true}));
+    CHECK_ARRAY(Array({0.1}, float64) > 0.1, Array({false}));
+    // Reshaping the scalar keeps the value; a float32 array uses the float32 rounding.
+    CHECK_ARRAY(x64 * reshape(Array(0.1), {1}), Array({0.1, 3 * 0.1}, float64));
+    CHECK_ARRAY(Array({3.f}) * 0.1, Array({3.f * 0.1f}));
+    // The scalar itself is a weak float32 holding 0.1f; a strong float32 forgets the double.
+    const Array w = 0.1;
+    CHECK(w.dtype() == float32);
+    CHECK(w.weak_type());
+    CHECK(w.item<double>() == static_cast<double>(0.1f));
+    CHECK(w.astype(float64).item<double>() == 0.1);
+    CHECK(w.astype(float32).astype(float64).item<double>() == static_cast<double>(0.1f));
+    // Arithmetic between weak scalars happens in float32 (JAX's default float).
+    CHECK_ARRAY(x64 * (Array(0.1) * Array(1.0)), Array({1., 3.}, float64) * 0.1f);
+    // The derivative sees the same constant.
+    CHECK_ARRAY(grad([](const Array& x) { return sum(x * 0.1); })(x64), Array({0.1, 0.1}, float64));
+    // A temporary weak scalar is never overwritten in place with another value.
+    CHECK_ARRAY(x64 * exp(Array(0.0)) * 0.1, Array({0.1, 3 * 0.1}, float64));
   }
 
   TEST_CASE("promotion: float math and divide on integer and bool inputs give float32") {

@@ -228,8 +228,8 @@ TEST_SUITE("shape") {
     CHECK(message_of([&] {
             stack({a, Array({1.f})});
           }) ==
-          "[stack] All input arrays must have the same shape, but array 0 has shape (2) and array "
-          "1 has shape (1).");
+          "[stack] All input arrays must have the same shape, but array 0 has shape (2,) and array "
+          "1 has shape (1,).");
     CHECK_THROWS_AS(stack({a, b}, 2), ShapeError);
   }
 
