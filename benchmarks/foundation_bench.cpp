@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "jute/array.hpp"
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
@@ -39,12 +40,7 @@ class PairedTimer {
   void time_reference(F&& f) {
     ref_s_ += time(f);
   }
-  void report(benchmark::State& state) const {
-    const auto avg = benchmark::Counter::kAvgIterations;
-    state.counters["jute_ms"] = benchmark::Counter(jute_s_ * 1e3, avg);
-    state.counters["ref_ms"] = benchmark::Counter(ref_s_ * 1e3, avg);
-    state.counters["ratio"] = jute_s_ / ref_s_;
-  }
+  void report(benchmark::State& state) const { bench::report_ratio(state, jute_s_, ref_s_); }
   double jute_seconds() const { return jute_s_; }
 
  private:
@@ -57,15 +53,7 @@ class PairedTimer {
   double jute_s_ = 0, ref_s_ = 0;
 };
 
-/// Deterministic values in [-1, 1) (a fixed linear congruential sequence).
-std::vector<float> values(std::int64_t n, std::uint32_t seed) {
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& e : v) {
-    seed = seed * 1664525u + 1013904223u;
-    e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
-  }
-  return v;
-}
+using bench::values;
 
 // ---- the 8 GEMMs of one MLP training step
 // -------------------------------------------------------

@@ -15,37 +15,19 @@
 // machine shared with other jobs slows neither side more than the other; the `ratio` counter is
 // jute's time over the hand-written loop's.
 #include <benchmark/benchmark.h>
-#include <time.h>
 
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "jute/optim.hpp"
 
 namespace {
 
-/// CPU seconds spent by this thread in `f`.
-template <class F>
-double cpu_seconds(F&& f) {
-  timespec t0{}, t1{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-  f();
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-  return static_cast<double>(t1.tv_sec - t0.tv_sec) +
-         1e-9 * static_cast<double>(t1.tv_nsec - t0.tv_nsec);
-}
-
-/// Deterministic values in [-1, 1) (a fixed linear congruential sequence).
-std::vector<float> values(std::int64_t n, std::uint32_t seed) {
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& e : v) {
-    seed = seed * 1664525u + 1013904223u;
-    e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
-  }
-  return v;
-}
+using bench::cpu_seconds;
+using bench::values;
 
 /// The hand-written Adam: Optax's formula and float32 constants, one pass over each leaf.
 struct HandAdam {
@@ -116,10 +98,7 @@ void run_adam(benchmark::State& state, int leaves, std::int64_t leaf_size, bool 
       benchmark::DoNotOptimize(hand[0].u.data());
     });
   }
-  const auto avg = benchmark::Counter::kAvgIterations;
-  state.counters["jute_ms"] = benchmark::Counter(jute_s * 1e3, avg);
-  state.counters["ref_ms"] = benchmark::Counter(hand_s * 1e3, avg);
-  state.counters["ratio"] = jute_s / hand_s;
+  bench::report_ratio(state, jute_s, hand_s);
 }
 
 void BM_adam_update_1x1m(benchmark::State& state) { run_adam(state, 1, 1 << 20, false); }

@@ -16,42 +16,13 @@
 #include <ctime>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "jute/array.hpp"
 #include "jute/ops.hpp"
 
 namespace {
 
-/// The calling thread's CPU time in seconds: on the shared 2-core machine, wall time mostly
-/// measures the other jobs. It counts only the calling thread: compare the kernels with
-/// OPENBLAS_NUM_THREADS=1 (jute then runs single-threaded) and read the wall time for threads.
-double thread_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double seconds_of(const auto& f) {
-  const double t0 = thread_seconds();
-  f();
-  return thread_seconds() - t0;
-}
-
-void report(benchmark::State& state, double jute_s, double ref_s) {
-  const auto avg = benchmark::Counter::kAvgIterations;
-  state.counters["jute_ms"] = benchmark::Counter(jute_s * 1e3, avg);
-  state.counters["ref_ms"] = benchmark::Counter(ref_s * 1e3, avg);
-  state.counters["ratio"] = jute_s / ref_s;
-}
-
-/// Deterministic values in [-1, 1) (a fixed linear congruential sequence).
-std::vector<float> values(std::int64_t n, std::uint32_t seed) {
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (auto& e : v) {
-    seed = seed * 1664525u + 1013904223u;
-    e = static_cast<float>(seed >> 8) / static_cast<float>(1u << 23) - 1.0f;
-  }
-  return v;
-}
+using bench::values;
 
 const std::vector<jute::Shape> kLeading = {{128, 512}, {128, 28, 28, 32}, {128, 14, 14, 64}};
 
@@ -82,13 +53,13 @@ void leading(benchmark::State& state) {
   std::vector<float> out(static_cast<std::size_t>(inner)), mu(out.size());
   double jute_s = 0, ref_s = 0;
   for (auto _ : state) {
-    jute_s += seconds_of([&] {
+    jute_s += bench::cpu_seconds([&] {
       const jute::Array y = kind == Kind::Sum    ? jute::sum(X, jute::Axes(axes))
                             : kind == Kind::Mean ? jute::mean(X, jute::Axes(axes))
                                                  : jute::var(X, jute::Axes(axes));
       benchmark::DoNotOptimize(y.raw_data());
     });
-    ref_s += seconds_of([&] {
+    ref_s += bench::cpu_seconds([&] {
       column_sums(x, inner, out);
       const float scale = 1.0f / static_cast<float>(rows);
       if (kind != Kind::Sum)
@@ -109,7 +80,7 @@ void leading(benchmark::State& state) {
       benchmark::ClobberMemory();
     });
   }
-  report(state, jute_s, ref_s);
+  bench::report_ratio(state, jute_s, ref_s);
   state.SetLabel(jute::Array::from_vector(x, shape).type_string());
 }
 BENCHMARK(leading<Kind::Sum>)
@@ -134,8 +105,8 @@ void sum_all(benchmark::State& state) {
   const jute::Array X = jute::Array::from_vector(x, {n});
   double jute_s = 0, ref_s = 0;
   for (auto _ : state) {
-    jute_s += seconds_of([&] { benchmark::DoNotOptimize(jute::sum(X).raw_data()); });
-    ref_s += seconds_of([&] {
+    jute_s += bench::cpu_seconds([&] { benchmark::DoNotOptimize(jute::sum(X).raw_data()); });
+    ref_s += bench::cpu_seconds([&] {
       float acc[16] = {};
       for (std::int64_t i = 0; i < n; i += 16)
         for (int k = 0; k < 16; ++k) acc[k] += x[static_cast<std::size_t>(i + k)];
@@ -144,7 +115,7 @@ void sum_all(benchmark::State& state) {
       benchmark::DoNotOptimize(s);
     });
   }
-  report(state, jute_s, ref_s);
+  bench::report_ratio(state, jute_s, ref_s);
 }
 BENCHMARK(sum_all)->Unit(benchmark::kMillisecond)->UseRealTime();
 

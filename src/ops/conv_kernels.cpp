@@ -14,14 +14,12 @@
 // each tap reads (an arithmetic progression: contiguous without lhs dilation).
 #include "ops/conv_kernels.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <string>
 
 #include "core/parallel.hpp"
+#include "ops/blas.hpp"
 
 namespace jute::detail {
 
@@ -46,27 +44,11 @@ Shape ConvGeometry::out_shape() const {
 
 namespace {
 
-blasint blas_int(std::int64_t v) {
-  if (v > INT_MAX)
-    throw ValueError("[conv_general_dilated] A GEMM dimension of " + std::to_string(v) +
-                     " exceeds the BLAS integer range; split the batch into smaller pieces.");
-  return static_cast<blasint>(v);
-}
-
-// Row-major C = op(A) @ op(B) + beta * C.
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
-          std::int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              blas_int(m), blas_int(n), blas_int(k), 1.0f, a, blas_int(lda), b, blas_int(ldb), beta,
-              c, blas_int(ldc));
-}
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a,
-          std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-          std::int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              blas_int(m), blas_int(n), blas_int(k), 1.0, a, blas_int(lda), b, blas_int(ldb), beta,
-              c, blas_int(ldc));
+// Row-major C = op(A) @ op(B) + beta * C (the GEMM wrapper matmul uses too).
+template <class T>
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  detail::gemm("conv_general_dilated", ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// The outputs first, first+step, ... (count of them) along the last spatial axis that one tap

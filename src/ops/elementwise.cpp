@@ -618,41 +618,30 @@ Array cos(Array a) {
 
 // floor, ceil and round keep integer and bool inputs unchanged (as JAX) and have zero derivative
 // (not recorded).
+namespace {
+template <class F>
+Array rounding(const char* op, Array a, F f) {
+  return same_unary(
+      op, std::move(a),
+      [f](auto x) -> decltype(x) {
+        if constexpr (std::is_floating_point_v<decltype(x)>)
+          return f(x);
+        else
+          return x;
+      },
+      nullptr);
+}
+}  // namespace
+
 Array floor(Array a) {
-  return same_unary(
-      "floor", std::move(a),
-      [](auto x) -> decltype(x) {
-        if constexpr (std::is_floating_point_v<decltype(x)>)
-          return std::floor(x);
-        else
-          return x;
-      },
-      nullptr);
+  return rounding("floor", std::move(a), [](auto x) { return std::floor(x); });
 }
-
 Array ceil(Array a) {
-  return same_unary(
-      "ceil", std::move(a),
-      [](auto x) -> decltype(x) {
-        if constexpr (std::is_floating_point_v<decltype(x)>)
-          return std::ceil(x);
-        else
-          return x;
-      },
-      nullptr);
+  return rounding("ceil", std::move(a), [](auto x) { return std::ceil(x); });
 }
-
+// nearbyint rounds half to even in the default rounding mode, which jute never changes.
 Array round(Array a) {
-  return same_unary(
-      "round", std::move(a),
-      [](auto x) -> decltype(x) {
-        // nearbyint rounds half to even in the default rounding mode, which jute never changes.
-        if constexpr (std::is_floating_point_v<decltype(x)>)
-          return std::nearbyint(x);
-        else
-          return x;
-      },
-      nullptr);
+  return rounding("round", std::move(a), [](auto x) { return std::nearbyint(x); });
 }
 
 // ---- clip and where ----------------------------------------------------------------------------

@@ -13,14 +13,12 @@
 // "or of ands"): it exists for completeness, not speed — BLAS has no integer GEMM.
 #include "ops/linalg.hpp"
 
-#include <cblas.h>
-
-#include <climits>
 #include <cstring>
 #include <string>
 
 #include "core/trace.hpp"
 #include "jute/ops.hpp"
+#include "ops/blas.hpp"
 #include "ops/kernels.hpp"
 #include "ops/strided.hpp"
 
@@ -87,22 +85,11 @@ struct Gemm {
   std::int64_t m, n, k, lda, ldb, ldc;
 };
 
-int blas_int(std::int64_t v) {
-  if (v > INT_MAX)
-    throw ValueError("[matmul] A dimension of " + std::to_string(v) +
-                     " exceeds what BLAS can index (2^31 - 1); split the product.");
-  return static_cast<int>(v);
-}
-
 void gemm(const Gemm& g, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
-              blas_int(g.m), blas_int(g.n), blas_int(g.k), 1.0f, a, blas_int(g.lda), b,
-              blas_int(g.ldb), 0.0f, c, blas_int(g.ldc));
+  detail::gemm("matmul", g.ta, g.tb, g.m, g.n, g.k, a, g.lda, b, g.ldb, 0.0f, c, g.ldc);
 }
 void gemm(const Gemm& g, const double* a, const double* b, double* c) {
-  cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
-              blas_int(g.m), blas_int(g.n), blas_int(g.k), 1.0, a, blas_int(g.lda), b,
-              blas_int(g.ldb), 0.0, c, blas_int(g.ldc));
+  detail::gemm("matmul", g.ta, g.tb, g.m, g.n, g.k, a, g.lda, b, g.ldb, 0.0, c, g.ldc);
 }
 /// The plain loop for integers (accumulating in uint32, which wraps like NumPy's int32/uint8) and
 /// bools (or of ands).

@@ -8,8 +8,10 @@
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
 #include "ops/helpers.hpp"
+#include "ops/op_checks.hpp"
 
 using namespace jute;
+using jute_test::message_of;
 using ops_test::check_second_order;
 using ops_test::check_vjp;
 
@@ -17,15 +19,6 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr double kPi = 3.141592653589793;
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST_SUITE("ops.elementwise") {

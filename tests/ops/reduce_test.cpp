@@ -8,23 +8,16 @@
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
 #include "ops/helpers.hpp"
+#include "ops/op_checks.hpp"
 
 using namespace jute;
+using jute_test::message_of;
 using ops_test::check_second_order;
 using ops_test::check_vjp;
 
 namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 /// 0, 1, ..., n-1 as float32 in `shape`.
 Array iota(const Shape& shape, DType dtype = float32) {
