@@ -7,6 +7,9 @@
 //                  relu, avg_pool 2×2, flatten, Dense 256, relu, Dense 10), batch 128, NHWC;
 //   deep_mlp_step  64 Dense layers 64→64 with ReLU between them, batch 32 (framework overhead);
 //   mlp_fwd, cnn_fwd  the forwards alone (logits), outside any transformation;
+//   mlp_step_layers, cnn_step_layers  mlp_step and cnn_step with the models written as nn modules
+//                  (nn::Dense, nn::Conv, nn::avg_pool through nn::init / nn::apply), the way a
+//                  Flax user writes them: what the module machinery adds;
 //   mlp_step_roofline, mlp_fwd_roofline  the GEMMs of mlp_step (3 forward, 5 backward: none for
 //                  the input) and of mlp_fwd, each a cblas_sgemm into buffers allocated once: the
 //                  time a step cannot go below.
@@ -17,16 +20,17 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "jute/array.hpp"
 #include "jute/autodiff.hpp"
-#include "jute/nn/activations.hpp"
-#include "jute/nn/losses.hpp"
+#include "jute/nn.hpp"
 #include "jute/ops.hpp"
 #include "jute/optim.hpp"
+#include "jute/random.hpp"
 #include "jute/tree.hpp"
 #include "step_workloads.hpp"
 
@@ -130,6 +134,41 @@ Array deep_mlp(const Tree& p, const Array& x, const std::vector<std::string>& na
   return h;
 }
 
+// ---- the same models as nn modules -------------------------------------------------------------
+
+namespace nn = jute::nn;
+
+struct MlpModule {
+  static constexpr const char* name = "MLP";
+  Array operator()(nn::Scope& s, const Array& x) const {
+    Array h = nn::relu(s.child(nn::Dense{.features = steps::kMlpHidden}, x));
+    h = nn::relu(s.child(nn::Dense{.features = steps::kMlpHidden}, h));
+    return s.child(nn::Dense{.features = steps::kClasses}, h);
+  }
+};
+
+struct CnnModule {
+  static constexpr const char* name = "CNN";
+  Array operator()(nn::Scope& s, const Array& x) const {
+    Array h = nn::relu(s.child(nn::Conv{.features = steps::kConv1, .kernel_size = {3, 3}}, x));
+    h = nn::avg_pool(h, {2, 2}, {2, 2});
+    h = nn::relu(s.child(nn::Conv{.features = steps::kConv2, .kernel_size = {3, 3}}, h));
+    h = nn::avg_pool(h, {2, 2}, {2, 2});
+    h = reshape(h, {h.shape(0), -1});
+    h = nn::relu(s.child(nn::Dense{.features = steps::kCnnHidden}, h));
+    return s.child(nn::Dense{.features = steps::kClasses}, h);
+  }
+};
+
+/// A module's params (nn::init) and the model as a pure function of them (nn::apply).
+template <class Module>
+std::pair<Tree, std::function<Array(const Tree&, const Array&)>> module_model(const Array& x) {
+  const jute::Variables vars = nn::init(Module{}, jute::random::key(0), x);
+  return {vars.collection("params"), [vars](const Tree& p, const Array& in) {
+            return nn::apply(Module{}, vars.with_collection("params", p), in).output;
+          }};
+}
+
 // ---- training and inference ---------------------------------------------------------------------
 
 /// value_and_grad of the mean cross-entropy, then SGD, as one step of a training loop.
@@ -179,6 +218,20 @@ void deep_mlp_step(benchmark::State& state) {
       [&names](const Tree& p, const Array& x) { return deep_mlp(p, x, names); },
       input({steps::kDeepBatch, steps::kDeepWidth}, 1),
       labels(steps::kDeepBatch, steps::kDeepWidth));
+}
+
+void mlp_step_layers(benchmark::State& state) {
+  set_threads();
+  const Array x = mlp_input();
+  auto [params, model] = module_model<MlpModule>(x);
+  train(state, std::move(params), model, x, labels(steps::kMlpBatch, steps::kClasses));
+}
+
+void cnn_step_layers(benchmark::State& state) {
+  set_threads();
+  const Array x = cnn_input();
+  auto [params, model] = module_model<CnnModule>(x);
+  train(state, std::move(params), model, x, labels(steps::kCnnBatch, steps::kClasses));
 }
 
 void mlp_fwd(benchmark::State& state) {
@@ -232,6 +285,8 @@ void mlp_fwd_roofline(benchmark::State& state) { mlp_gemms(state, false); }
 BENCHMARK(mlp_step)->Unit(benchmark::kMillisecond);
 BENCHMARK(cnn_step)->Unit(benchmark::kMillisecond);
 BENCHMARK(deep_mlp_step)->Unit(benchmark::kMillisecond);
+BENCHMARK(mlp_step_layers)->Unit(benchmark::kMillisecond);
+BENCHMARK(cnn_step_layers)->Unit(benchmark::kMillisecond);
 BENCHMARK(mlp_fwd)->Unit(benchmark::kMillisecond);
 BENCHMARK(cnn_fwd)->Unit(benchmark::kMillisecond);
 BENCHMARK(mlp_step_roofline)->Unit(benchmark::kMillisecond);

@@ -20,9 +20,14 @@ import statistics
 import subprocess
 import sys
 
-WORKLOADS = ["mlp_step", "cnn_step", "deep_mlp_step", "mlp_fwd", "cnn_fwd"]
-ROOFLINES = {"mlp_step": "mlp_step_roofline", "mlp_fwd": "mlp_fwd_roofline"}
-TARGETS = {"mlp_step": 1.0, "cnn_step": 0.8, "deep_mlp_step": 0.5, "mlp_fwd": 0.9, "cnn_fwd": 0.9}
+WORKLOADS = ["mlp_step", "cnn_step", "deep_mlp_step", "mlp_fwd", "cnn_fwd", "mlp_step_layers",
+             "cnn_step_layers"]
+# jute's module-based variants run against the same LibTorch program.
+PEERS = {"mlp_step_layers": "mlp_step", "cnn_step_layers": "cnn_step"}
+ROOFLINES = {"mlp_step": "mlp_step_roofline", "mlp_fwd": "mlp_fwd_roofline",
+             "mlp_step_layers": "mlp_step_roofline"}
+TARGETS = {"mlp_step": 1.0, "cnn_step": 0.8, "deep_mlp_step": 0.5, "mlp_fwd": 0.9, "cnn_fwd": 0.9,
+           "mlp_step_layers": 1.0, "cnn_step_layers": 0.8}
 
 
 def run(program, benchmark, threads, min_time):
@@ -51,7 +56,8 @@ def main():
     rows = []
     for threads in [int(t) for t in args.threads.split(",")]:
         for workload in args.workloads.split(","):
-            sides = [("jute", args.jute, workload), ("torch", args.torch, workload)]
+            sides = [("jute", args.jute, workload),
+                     ("torch", args.torch, PEERS.get(workload, workload))]
             if workload in ROOFLINES:
                 sides.append(("roofline", args.jute, ROOFLINES[workload]))
             results = {name: [] for name, _, _ in sides}
