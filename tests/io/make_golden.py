@@ -192,6 +192,50 @@ def idx_files():
     yield "float64.idx", idx_bytes(np.array([[0.1], [-1e300]], dtype=np.float64), 0x0E)
 
 
+def npy_files():
+    """np.save of every dtype jute has (C order, little-endian), plus a Fortran-order, a
+    big-endian and a version 2.0 file, and np.savez / np.savez_compressed archives."""
+    import io
+    def saved(arr, **kwargs):
+        f = io.BytesIO()
+        np.lib.format.write_array(f, arr, **kwargs) if kwargs else np.save(f, arr)
+        return f.getvalue()
+    yield "bool.npy", saved(np.array([[True, False], [False, True]]))
+    yield "uint8.npy", saved(np.arange(250, 256, dtype=np.uint8))
+    yield "int32.npy", saved(np.array([-2**31, -1, 2**31 - 1], dtype=np.int32))
+    yield "uint32.npy", saved(np.array([0, 2**32 - 1], dtype=np.uint32))
+    yield "float32.npy", saved(np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 8)
+    yield "float64.npy", saved(np.array(np.pi))  # 0-d
+    yield "empty.npy", saved(np.zeros((0, 5), dtype=np.float32))
+    yield "long_axis.npy", saved(np.zeros((1234567, 0), dtype=np.float64))
+    yield "fortran.npy", saved(np.asfortranarray(np.arange(6, dtype=np.int32).reshape(2, 3)))
+    yield "big_endian.npy", saved(np.array([1.5, -2.0], dtype=">f8"))
+    yield "v2.npy", saved(np.array([1, 2], dtype=np.uint8), version=(2, 0))
+    yield "int64.npy", saved(np.arange(3, dtype=np.int64))
+    yield "params.npz", savez({"params/Dense_0/kernel": np.ones((2, 3), dtype=np.float32),
+                               "params/Dense_0/bias": np.zeros(3, dtype=np.float32),
+                               "step": np.int32(7)}, compress=False)
+    yield "compressed.npz", savez({"a": np.arange(1000, dtype=np.float64), "b": np.array([True])},
+                                  compress=True)
+
+
+def savez(arrays, compress):
+    """numpy's _savez (np.savez / np.savez_compressed): one "<name>.npy" member per array written
+    through zipf.open(..., force_zip64=True), with a fixed time stamp so the bytes are
+    reproducible."""
+    import io
+    import zipfile
+    f = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(f, mode="w", compression=method, allowZip64=True) as zipf:
+        for key, val in arrays.items():
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            with zipf.open(info, "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, np.asanyarray(val), allow_pickle=False)
+    return f.getvalue()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, tree, kwargs in files():
@@ -206,7 +250,7 @@ def main():
     with open(os.path.join(OUT, "bfloat16.msgpack"), "wb") as f:
         f.write(data)
     print(f"bfloat16.msgpack: {len(data)} bytes")
-    for name, data in idx_files():
+    for name, data in list(idx_files()) + list(npy_files()):
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
         print(f"{name}: {len(data)} bytes")
