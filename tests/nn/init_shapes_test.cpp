@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "jute/nn/initializers.hpp"
+#include "jute/nn/linear.hpp"
 #include "jute/nn/module.hpp"
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
@@ -14,16 +15,6 @@ using namespace jute;
 using jute::nn::Scope;
 
 namespace {
-
-struct ShapeDense {
-  static constexpr const char* name = "Dense";
-  std::int64_t features;
-  Array operator()(Scope& s, const Array& x) const {
-    Array kernel = s.param("kernel", nn::initializers::lecun_normal(), {x.shape(-1), features});
-    Array bias = s.param("bias", nn::initializers::zeros_init(), {features});
-    return matmul(x, kernel) + bias;
-  }
-};
 
 // A conv layer, a running mean in batch_stats, a Dropout-like mask and a Dense head.
 struct SmallCnn {
@@ -37,7 +28,7 @@ struct SmallCnn {
     Array keep = random::bernoulli(s.make_rng("dropout"), 0.9, h.shape());
     h = where(keep, h / 0.9, 0.0);
     h = reshape(h, {h.shape(0), -1});
-    return s.child(ShapeDense{10}, h);
+    return s.child(nn::Dense{10}, h);
   }
 };
 
@@ -74,7 +65,7 @@ TEST_SUITE("nn.init_shapes") {
     struct Huge {
       static const char* name() { return "Huge"; }
       Array operator()(Scope& s, const Array& x) const {
-        return s.child(ShapeDense{1}, s.child(ShapeDense{100000}, s.child(ShapeDense{100000}, x)));
+        return s.child(nn::Dense{1}, s.child(nn::Dense{100000}, s.child(nn::Dense{100000}, x)));
       }
     };
     // 10^10 parameters in the middle layer: 40 GB as float32.
@@ -86,13 +77,13 @@ TEST_SUITE("nn.init_shapes") {
   TEST_CASE("shape-only variables restore into apply's shape checks") {
     // The shapes tree can stand in for params when checking a checkpoint's structure: a real
     // apply on real params of those shapes works.
-    const Variables shapes = nn::init_shapes(ShapeDense{3}, random::key(0), abstract_array({1, 2}));
-    const Variables real = nn::init(ShapeDense{3}, random::key(0), ones({1, 2}));
+    const Variables shapes = nn::init_shapes(nn::Dense{3}, random::key(0), abstract_array({1, 2}));
+    const Variables real = nn::init(nn::Dense{3}, random::key(0), ones({1, 2}));
     CHECK(same_structure(shapes, real));
-    auto [y, updated] = nn::apply(ShapeDense{3}, real, ones({1, 2}));
+    auto [y, updated] = nn::apply(nn::Dense{3}, real, ones({1, 2}));
     CHECK(y.type_string() == "f32[1,3]");
     // Applying the shape-only tree gives a shape-only output.
-    auto [ys, u2] = nn::apply(ShapeDense{3}, shapes, ones({1, 2}));
+    auto [ys, u2] = nn::apply(nn::Dense{3}, shapes, ones({1, 2}));
     CHECK(ys.is_abstract());
     CHECK(ys.type_string() == "f32[1,3]");
   }
