@@ -8,7 +8,7 @@ set -eu
 # The library, the example programs and their data.
 packages="cmake ninja-build g++ pkg-config
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
-  libmsgpack-cxx-dev zlib1g-dev nettle-dev libzip-dev libcli11-dev nlohmann-json3-dev
+  libdnnl-dev libmsgpack-cxx-dev zlib1g-dev nettle-dev libzip-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist"
 # The test suite (doctest, RapidCheck) and the benchmarks (Google Benchmark).
 test_packages="doctest-dev librapidcheck-dev libbenchmark-dev"
