@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <cblas.h>
+#include <omp.h>
 #include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/onednn.hpp"
 #include "core/parallel.hpp"
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
@@ -150,6 +152,20 @@ TEST_SUITE("ops.parallel") {
       CHECK(detail::num_threads() == 2);
       return 0;
     });
+  }
+
+  TEST_CASE("OneDnnThreads: oneDNN's OpenMP team follows jute's count, then is put back") {
+    const int outside = omp_get_max_threads();
+    for (int threads : {1, 2}) {
+      with_threads(threads, [&] {
+        {
+          const detail::OneDnnThreads scope;
+          CHECK(omp_get_max_threads() == threads);
+        }
+        CHECK(omp_get_max_threads() == outside);
+        return 0;
+      });
+    }
   }
 
   TEST_CASE("threaded kernels give the same bits with 1 and 2 threads") {
