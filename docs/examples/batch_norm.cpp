@@ -28,9 +28,9 @@ struct Net {
 };
 
 struct Result {
-  jute::Variables variables;   // after three train steps
-  jute::Array eval_output;     // eval mode on the first batch
-  std::string immutable_error; // train mode without mutable batch_stats
+  jute::Variables variables;    // after three train steps
+  jute::Array eval_output;      // eval mode on the first batch
+  std::string immutable_error;  // train mode without mutable batch_stats
 };
 
 /// The batch of step k: [[0, 1], [2, 3], [4, 5], [6, 7]] + k (column means 3 + k and 4 + k,

@@ -28,9 +28,15 @@ struct Lookup {
     auto given = jute::nn::initializers::Initializer(
         [this](const jute::Array&, const jute::Shape&, jute::DType) { return table; });
     switch (placement) {
-      case Placement::Constants: t = s.variable("constants", "table", [&] { return table; }).value(); break;
-      case Placement::StopGradient: t = jute::stop_gradient(s.param("table", given, table.shape())); break;
-      case Placement::Params: t = s.param("table", given, table.shape()); break;
+      case Placement::Constants:
+        t = s.variable("constants", "table", [&] { return table; }).value();
+        break;
+      case Placement::StopGradient:
+        t = jute::stop_gradient(s.param("table", given, table.shape()));
+        break;
+      case Placement::Params:
+        t = s.param("table", given, table.shape());
+        break;
     }
     jute::Array proj = s.param("proj", jute::nn::initializers::ones_init(), {table.shape(1), 1});
     return jute::matmul(jute::take(t, ids, 0), proj);
@@ -59,7 +65,8 @@ inline jute::Variables train(Placement placement) {
 int main() {
   using fixed_embedding::Placement;
   std::cout << "{\n\"constants\": " << jute::to_json(fixed_embedding::train(Placement::Constants))
-            << ",\n\"stop_gradient\": " << jute::to_json(fixed_embedding::train(Placement::StopGradient))
+            << ",\n\"stop_gradient\": "
+            << jute::to_json(fixed_embedding::train(Placement::StopGradient))
             << ",\n\"params (wrong)\": " << jute::to_json(fixed_embedding::train(Placement::Params))
             << "\n}\n";
 }

@@ -22,7 +22,8 @@ struct Encoder {
   jute::Array pretrained;  // (vocab, features), computed elsewhere
   jute::Array operator()(jute::nn::Scope& s, const jute::Array& ids) const {
     auto table = s.variable("buffers", "pretrained", [&] { return pretrained; });
-    jute::Array tuned = s.param("embedding", jute::nn::initializers::zeros_init(), pretrained.shape());
+    jute::Array tuned =
+        s.param("embedding", jute::nn::initializers::zeros_init(), pretrained.shape());
     return jute::take(table.value() + tuned, ids, 0);
   }
 };

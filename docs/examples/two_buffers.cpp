@@ -15,7 +15,7 @@ struct Tracker {
     auto count = s.variable("buffers", "count", [] { return jute::zeros({}, jute::int32); });
     auto stats = s.variable("buffers", "stats", [&] { return jute::zeros({x.shape(-1)}); });
     if (!s.is_initializing()) {
-      count.set(count.value() + 1);                  // stays int32 (the 1 is weakly typed)
+      count.set(count.value() + 1);  // stays int32 (the 1 is weakly typed)
       stats.set(stats.value() + jute::sum(x, 0));
     }
     return x;
@@ -28,8 +28,8 @@ inline jute::Variables run() {
   const jute::Array base = jute::reshape(jute::arange(6).astype(jute::float32), {2, 3});
   jute::Variables vars = jute::nn::init(model, jute::random::key(0), base);
   for (int k = 1; k <= 3; ++k) {
-    auto [y, updated] = jute::nn::apply(model, vars, base * static_cast<float>(k),
-                                        {.mutable_ = {"buffers"}});
+    auto [y, updated] =
+        jute::nn::apply(model, vars, base * static_cast<float>(k), {.mutable_ = {"buffers"}});
     vars = vars.merge(updated);
   }
   return vars;

@@ -38,8 +38,7 @@ Array gelu(const Array& x, bool approximate) {
   const Array v = as_float(x);
   if (approximate) {
     const double sqrt_2_over_pi = std::sqrt(2.0 / std::numbers::pi);
-    const Array inner =
-        (v + v * v * v * scalar_like(0.044715, v)) * scalar_like(sqrt_2_over_pi, v);
+    const Array inner = (v + v * v * v * scalar_like(0.044715, v)) * scalar_like(sqrt_2_over_pi, v);
     return v * ((tanh(inner) + 1.0) * 0.5);
   }
   return v * (erf(v * scalar_like(1.0 / std::numbers::sqrt2, v)) + 1.0) / 2.0;

@@ -7,10 +7,10 @@
 #include <numeric>
 #include <string>
 
-#include "jute/ops.hpp"
-#include "jute/random.hpp"
 #include "jute/nn/activations.hpp"
 #include "jute/nn/linear.hpp"
+#include "jute/ops.hpp"
+#include "jute/random.hpp"
 #include "scalar_like.hpp"
 
 namespace jute::nn {
@@ -36,7 +36,8 @@ Array heads_first(const Array& x, bool length_last) {
 
 void check_qkv(const Array& query, const Array& key, const Array* value, const char* op) {
   auto fail = [&](const std::string& what) {
-    std::string shapes = "query " + jute::detail::shape_str(query.shape()) + ", key " + jute::detail::shape_str(key.shape());
+    std::string shapes = "query " + jute::detail::shape_str(query.shape()) + ", key " +
+                         jute::detail::shape_str(key.shape());
     if (value) shapes += ", value " + jute::detail::shape_str(value->shape());
     throw ShapeError(std::string("[") + op + "] " + what + "; got " + shapes + ".");
   };
@@ -96,8 +97,7 @@ Array dot_product_attention_weights(const Array& query, const Array& key, const 
 }
 
 Array dot_product_attention(const Array& query, const Array& key, const Array& value,
-                            const Array& bias, const Array& mask,
-                            const AttentionDropout& dropout) {
+                            const Array& bias, const Array& mask, const AttentionDropout& dropout) {
   check_qkv(query, key, &value, "dot_product_attention");
   return apply_weights(dot_product_attention_weights(query, key, bias, mask, dropout), value);
 }
@@ -121,8 +121,8 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
       inputs_v.ndim() != inputs_q.ndim())
     throw ShapeError(std::string("[") + op + "] The inputs must be (batch..., length, features) " +
                      "of one rank, got " + jute::detail::shape_str(inputs_q.shape()) + ", " +
-                     jute::detail::shape_str(inputs_k.shape()) + " and " + jute::detail::shape_str(inputs_v.shape()) +
-                     " in \"" + s.path_text() + "\".");
+                     jute::detail::shape_str(inputs_k.shape()) + " and " +
+                     jute::detail::shape_str(inputs_v.shape()) + " in \"" + s.path_text() + "\".");
   const std::int64_t features = out_features.value_or(inputs_q.shape(-1));
   const std::int64_t qkv = qkv_features.value_or(inputs_q.shape(-1));
   if (num_heads <= 0 || qkv % num_heads != 0)
@@ -130,14 +130,17 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
                      " must be divisible by num_heads " + std::to_string(num_heads) + " in \"" +
                      s.path_text() + "\".");
   const Shape heads = {num_heads, qkv / num_heads};
-  const DenseGeneral proj{.features = heads, .use_bias = use_bias, .param_dtype = param_dtype,
-                         .kernel_init = kernel_init, .bias_init = bias_init};
+  const DenseGeneral proj{.features = heads,
+                          .use_bias = use_bias,
+                          .param_dtype = param_dtype,
+                          .kernel_init = kernel_init,
+                          .bias_init = bias_init};
   const Array query = s.child("query", proj, inputs_q);
   const Array key = s.child("key", proj, inputs_k);
   const Array value = s.child("value", proj, inputs_v);
 
-  AttentionDropout dropout{.rate = dropout_rate, .deterministic = true,
-                           .broadcast = broadcast_dropout, .rng = Array()};
+  AttentionDropout dropout{
+      .rate = dropout_rate, .deterministic = true, .broadcast = broadcast_dropout, .rng = Array()};
   if (dropout_rate > 0.0) {
     if (deterministic.has_value() == call.deterministic.has_value())
       throw ValueError(std::string("[") + op + "] deterministic must be given exactly once, " +
@@ -154,8 +157,12 @@ Array MultiHeadDotProductAttention::operator()(Scope& s, const Array& inputs_q,
   const Initializer& okernel = out_kernel_init ? out_kernel_init : kernel_init;
   const Initializer& obias = out_bias_init ? out_bias_init : bias_init;
   return s.child("out",
-                 DenseGeneral{.features = {features}, .axis = {-2, -1}, .use_bias = use_bias,
-                              .param_dtype = param_dtype, .kernel_init = okernel, .bias_init = obias},
+                 DenseGeneral{.features = {features},
+                              .axis = {-2, -1},
+                              .use_bias = use_bias,
+                              .param_dtype = param_dtype,
+                              .kernel_init = okernel,
+                              .bias_init = obias},
                  x);
 }
 
@@ -188,7 +195,8 @@ Array combine_masks(const std::vector<Array>& masks, DType dtype) {
     const Array b = m.dtype() == bool_ ? m : m != 0;
     if (out.valid() && out.ndim() != b.ndim())
       throw ValueError("[combine_masks] The masks must have the same rank, got " +
-                       jute::detail::shape_str(out.shape()) + " and " + jute::detail::shape_str(m.shape()) + ".");
+                       jute::detail::shape_str(out.shape()) + " and " +
+                       jute::detail::shape_str(m.shape()) + ".");
     out = out.valid() ? logical_and(out, b) : b;
   }
   return out.valid() ? out.astype(dtype) : out;

@@ -30,8 +30,9 @@ void require_same_shape(const Array& a, const Array& b, const char* op, const ch
                         const char* what_b) {
   if (a.shape() != b.shape())
     throw ShapeError(std::string("[") + op + "] The " + what_b + " must have the shape of the " +
-                     what_a + ", got " + what_a + " " + jute::detail::shape_str(a.shape()) + " and " + what_b +
-                     " " + jute::detail::shape_str(b.shape()) + "; no broadcasting is done.");
+                     what_a + ", got " + what_a + " " + jute::detail::shape_str(a.shape()) +
+                     " and " + what_b + " " + jute::detail::shape_str(b.shape()) +
+                     "; no broadcasting is done.");
 }
 
 /// Integer labels with shape logits.shape[:-1].
@@ -44,8 +45,9 @@ void require_integer_labels(const Array& logits, const Array& labels, const char
   const Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
   if (labels.shape() != row_shape)
     throw ShapeError(std::string("[") + op + "] The labels must have the shape of the logits " +
-                     "without the last (class) axis, " + jute::detail::shape_str(row_shape) + ", got logits " +
-                     jute::detail::shape_str(logits.shape()) + " and labels " + jute::detail::shape_str(labels.shape()) + ".");
+                     "without the last (class) axis, " + jute::detail::shape_str(row_shape) +
+                     ", got logits " + jute::detail::shape_str(logits.shape()) + " and labels " +
+                     jute::detail::shape_str(labels.shape()) + ".");
 }
 
 Array difference(const Array& predictions, const Array& targets, const char* op) {

@@ -152,7 +152,8 @@ Array GroupNorm::operator()(Scope& s, const Array& x) const {
   if (groups <= 0 || channels % groups != 0)
     throw ValueError("[GroupNorm] The number of groups " + std::to_string(groups) +
                      " must be positive and divide the number of channels " +
-                     std::to_string(channels) + " of input " + jute::detail::shape_str(x.shape()) + ".");
+                     std::to_string(channels) + " of input " + jute::detail::shape_str(x.shape()) +
+                     ".");
   const int nd = x.ndim();
   // Statistics over the spatial axes and the channels of each group, broadcast back per channel.
   Shape group_shape(x.shape().begin(), x.shape().end() - 1);
@@ -161,8 +162,8 @@ Array GroupNorm::operator()(Scope& s, const Array& x) const {
   std::vector<int> group_axes;
   for (int a = 1; a < nd - 1; ++a) group_axes.push_back(a);
   group_axes.push_back(nd);  // the within-group axis of the grouped shape
-  const Stats g = compute_stats(reshape(as_float(x), group_shape), group_axes, true,
-                                use_fast_variance);
+  const Stats g =
+      compute_stats(reshape(as_float(x), group_shape), group_axes, true, use_fast_variance);
   Shape stats_group_shape = {x.shape(0), groups, 1};
   Shape per_channel = {x.shape(0), groups, channels / groups};
   auto spread = [&](const Array& a) {

@@ -35,9 +35,7 @@ struct Frame {
 
 namespace {
 
-bool is_key(const Array& a) {
-  return a.valid() && a.dtype() == uint32 && a.shape() == Shape{2};
-}
+bool is_key(const Array& a) { return a.valid() && a.dtype() == uint32 && a.shape() == Shape{2}; }
 
 std::string join_path(const std::vector<std::string>& path, std::string_view name = {}) {
   std::string s;
@@ -71,10 +69,11 @@ void check_rngs(const Rngs& rngs, const char* op) {
 
 Rngs rngs_from_key(const Array& key) {
   if (!is_key(key))
-    throw InvalidRngError("[init] The rng must be a key (uint32 of shape (2,)) or a map of "
-                          "stream names to keys, got " +
-                          (key.valid() ? key.type_string() : std::string("a null Array")) +
-                          "; make one with jute::random::key(seed).");
+    throw InvalidRngError(
+        "[init] The rng must be a key (uint32 of shape (2,)) or a map of "
+        "stream names to keys, got " +
+        (key.valid() ? key.type_string() : std::string("a null Array")) +
+        "; make one with jute::random::key(seed).");
   return Rngs{{"params", key}};
 }
 
@@ -128,7 +127,8 @@ std::string frame_table(const Frame& frame, const std::string& root_type,
   // Rows: the root, then each distinct module path in first-call order.
   std::vector<Frame::Call> rows{{{}, root_type, root_output}};
   for (const auto& c : frame.calls) {
-    bool seen = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.path == c.path; });
+    bool seen =
+        std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.path == c.path; });
     if (!seen) rows.push_back(c);
   }
   std::vector<std::string> collections;
@@ -185,7 +185,8 @@ std::string frame_table(const Frame& frame, const std::string& root_type,
     for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
   std::ostringstream os;
   auto rule = [&] {
-    for (std::size_t i = 0; i < width.size(); ++i) os << (i ? "-+-" : "") << std::string(width[i], '-');
+    for (std::size_t i = 0; i < width.size(); ++i)
+      os << (i ? "-+-" : "") << std::string(width[i], '-');
     os << "\n";
   };
   for (std::size_t l = 0; l < cells.size(); ++l) {
@@ -200,7 +201,8 @@ std::string frame_table(const Frame& frame, const std::string& root_type,
 
 }  // namespace detail
 
-// ---- Mutable -------------------------------------------------------------------------------------
+// ---- Mutable
+// -------------------------------------------------------------------------------------
 
 Mutable::Mutable(bool all) : deny_(all) {}
 Mutable::Mutable(std::initializer_list<std::string> names) : names_(names.begin(), names.end()) {}
@@ -266,7 +268,8 @@ std::string Mutable::to_string() const {
   return deny_ ? "all but " + s : s;
 }
 
-// ---- Scope ---------------------------------------------------------------------------------------
+// ---- Scope
+// ---------------------------------------------------------------------------------------
 
 Scope::Scope(std::shared_ptr<detail::Frame> frame, std::vector<std::string> path)
     : frame_(std::move(frame)), path_(std::move(path)) {}
@@ -319,21 +322,21 @@ Array Scope::get_variable(std::string_view collection, std::string_view name) co
 
 void Scope::put_variable(std::string_view collection, std::string_view name, Array value) {
   if (!is_mutable_collection(collection))
-    throw ModifyScopeVariableError(
-        "[apply] Cannot update variable \"" + std::string(name) + "\" in \"" + path_text() +
-        "\" because collection \"" + std::string(collection) +
-        "\" is immutable; pass mutable = {\"" + std::string(collection) + "\"} to apply.");
+    throw ModifyScopeVariableError("[apply] Cannot update variable \"" + std::string(name) +
+                                   "\" in \"" + path_text() + "\" because collection \"" +
+                                   std::string(collection) + "\" is immutable; pass mutable = {\"" +
+                                   std::string(collection) + "\"} to apply.");
   auto& col = frame_->collections[std::string(collection)];
   col = col.set(detail::join_path(path_, name), std::move(value));
 }
 
 namespace {
-void declare(std::set<std::pair<std::string, std::string>>& declared,
-             std::set<std::string>& names, const std::string& collection, std::string_view name,
-             const std::string& where, const char* what) {
+void declare(std::set<std::pair<std::string, std::string>>& declared, std::set<std::string>& names,
+             const std::string& collection, std::string_view name, const std::string& where,
+             const char* what) {
   // One namespace per scope and collection; a child module's name conflicts with everything.
-  bool clash = declared.count({collection, std::string(name)}) ||
-               declared.count({"", std::string(name)});
+  bool clash =
+      declared.count({collection, std::string(name)}) || declared.count({"", std::string(name)});
   if (clash)
     throw NameInUseError(std::string("[") + what + "] Could not create " + what + " \"" +
                          std::string(name) + "\" in \"" + where +
@@ -343,7 +346,8 @@ void declare(std::set<std::pair<std::string, std::string>>& declared,
 }
 }  // namespace
 
-Array Scope::param(std::string_view name, const Initializer& init, const Shape& shape, DType dtype) {
+Array Scope::param(std::string_view name, const Initializer& init, const Shape& shape,
+                   DType dtype) {
   declare(declared_, variable_names_, "params", name, path_text(), "param");
   const std::string full = detail::join_path(path_, name);
   const Tree* col = find_collection(*frame_, "params");
@@ -370,7 +374,9 @@ Array Scope::param(std::string_view name, const Initializer& init, const Shape& 
     std::string parent = detail::join_path(path_);
     const TreeValue* here = parent.empty() ? nullptr : col->find(parent);
     std::vector<std::string> keys =
-        parent.empty() ? col->keys() : (here && here->is_tree() ? here->tree().keys() : std::vector<std::string>{});
+        parent.empty()
+            ? col->keys()
+            : (here && here->is_tree() ? here->tree().keys() : std::vector<std::string>{});
     throw ScopeParamNotFoundError("[apply] Could not find parameter named \"" + std::string(name) +
                                   "\" in scope \"" + path_text() + "\" (params/" + full +
                                   "); the keys there are " + detail::quoted_list(keys) + ".");
@@ -378,9 +384,10 @@ Array Scope::param(std::string_view name, const Initializer& init, const Shape& 
   Array key = make_rng("params");  // drawn in shape-only mode too: the counts stay Flax's
   Array value = frame_->shape_only ? abstract_array(shape, dtype) : init(key, shape, dtype);
   if (value.shape() != shape)
-    throw ScopeParamShapeError("[param] The initializer of \"params/" + full + "\" returned shape " +
-                               jute::detail::shape_str(value.shape()) + " but the module asked for " +
-                               jute::detail::shape_str(shape) + "; fix the initializer.");
+    throw ScopeParamShapeError("[param] The initializer of \"params/" + full +
+                               "\" returned shape " + jute::detail::shape_str(value.shape()) +
+                               " but the module asked for " + jute::detail::shape_str(shape) +
+                               "; fix the initializer.");
   auto& c = frame_->collections["params"];
   c = c.set(full, value);
   return value;
@@ -392,14 +399,17 @@ VariableRef Scope::variable(std::string_view collection, std::string_view name,
   if (!has_variable(collection, name)) {
     if (!is_mutable_collection(collection)) (void)get_variable(collection, name);  // throws
     Array value = init();
-    if (frame_->shape_only && !value.is_abstract()) value = abstract_array(value.shape(), value.dtype());
+    if (frame_->shape_only && !value.is_abstract())
+      value = abstract_array(value.shape(), value.dtype());
     put_variable(collection, name, std::move(value));
   }
   return VariableRef(this, std::string(collection), std::string(name));
 }
 
 Array VariableRef::value() const { return scope_->get_variable(collection_, name_); }
-void VariableRef::set(Array value) const { scope_->put_variable(collection_, name_, std::move(value)); }
+void VariableRef::set(Array value) const {
+  scope_->put_variable(collection_, name_, std::move(value));
+}
 bool VariableRef::is_mutable() const { return scope_->is_mutable_collection(collection_); }
 
 Array Scope::make_rng(std::string_view stream) {

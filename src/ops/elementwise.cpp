@@ -131,8 +131,7 @@ template <bool Linear = false, class F, class Partials>
 Array arith(const char* op, Array a, Array b, F f, Partials partials) {
   const ResultType rt = checked_type(a, b, op);
   Prepared p = prepare(a, b, op, rt.dtype, rt.weak);
-  Array out =
-      run_binary<false>(a, b, p.shape, rt.dtype, rt.weak, !p.traced, f, Linear && p.traced);
+  Array out = run_binary<false>(a, b, p.shape, rt.dtype, rt.weak, !p.traced, f, Linear && p.traced);
   if (p.traced) {
     detail::RuleReads reads;
     if constexpr (Linear) reads = {.output = false, .values_of = 0};
@@ -723,19 +722,21 @@ Array where(const Array& cond, Array a, Array b) {
   }
   out = detail::with_weak(out, rt.weak);
   if (traced)
-    out = detail::record(
-        "where", out, {cond, a, b}, [](const Array& g, const std::vector<Array>& in, const Array&) {
-          // A scalar zero (broadcast by where, no zero-filled array), and no cotangent for an
-          // operand no trace follows (relu's constant 0 would cost a full reduction).
-          const Array zero = detail::weak_scalar(0.0, g.dtype());
-          const auto branch = [&](std::size_t k, const Array& ct) {
-            return detail::may_need_cotangent(in[k]) ? detail::unbroadcast(ct, in[k].shape())
-                                                     : Array();
-          };
-          return std::vector<Array>{Array(), branch(1, where(in[0], g, zero)),
-                                    branch(2, where(in[0], zero, g))};
-        },
-        {.output = false, .values_of = 1});
+    out = detail::record("where", out, {cond, a, b},
+                         [](const Array& g, const std::vector<Array>& in, const Array&) {
+                           // A scalar zero (broadcast by where, no zero-filled array), and no
+                           // cotangent for an operand no trace follows (relu's constant 0 would
+                           // cost a full reduction).
+                           const Array zero = detail::weak_scalar(0.0, g.dtype());
+                           const auto branch = [&](std::size_t k, const Array& ct) {
+                             return detail::may_need_cotangent(in[k])
+                                        ? detail::unbroadcast(ct, in[k].shape())
+                                        : Array();
+                           };
+                           return std::vector<Array>{Array(), branch(1, where(in[0], g, zero)),
+                                                     branch(2, where(in[0], zero, g))};
+                         },
+                         {.output = false, .values_of = 1});
   return out;
 }
 

@@ -57,22 +57,20 @@ TEST_SUITE("nn.activations") {
                  {-0.00404969409489031, -0.15865525393145707, -0.15426876936299344, 0.0,
                   0.34573123063700656, 0.8413447460685429, 2.99595030590511, 6.999999999991041},
                  "gelu (erf)");
-    const std::vector<double> silu = {-0.14227761953270035, -0.2689414213699951,
-                                      -0.1887703343990727,  0.0,
-                                      0.3112296656009273,   0.7310585786300049,
-                                      2.8577223804673,      6.993622641639195};
+    const std::vector<double> silu = {
+        -0.14227761953270035, -0.2689414213699951, -0.1887703343990727, 0.0,
+        0.3112296656009273,   0.7310585786300049,  2.8577223804673,     6.993622641639195};
     check_values(nn::silu, silu, "silu");
     check_values(nn::swish, silu, "swish");
     check_values(nn::softplus,
-                 {0.04858735157374206, 0.31326168751822286, 0.4740769841801067,
-                  0.6931471805599453, 0.9740769841801067, 1.3132616875182228, 3.048587351573742,
-                  7.000911466453775},
+                 {0.04858735157374206, 0.31326168751822286, 0.4740769841801067, 0.6931471805599453,
+                  0.9740769841801067, 1.3132616875182228, 3.048587351573742, 7.000911466453775},
                  "softplus");
-    check_values(nn::log_sigmoid,
-                 {-3.048587351573742, -1.3132616875182228, -0.9740769841801067,
-                  -0.6931471805599453, -0.4740769841801067, -0.31326168751822286,
-                  -0.04858735157374206, -0.0009114664537742447},
-                 "log_sigmoid");
+    check_values(
+        nn::log_sigmoid,
+        {-3.048587351573742, -1.3132616875182228, -0.9740769841801067, -0.6931471805599453,
+         -0.4740769841801067, -0.31326168751822286, -0.04858735157374206, -0.0009114664537742447},
+        "log_sigmoid");
     std::vector<double> sig, th;
     for (double x : kPoints) {
       sig.push_back(1.0 / (1.0 + std::exp(-x)));
@@ -84,21 +82,21 @@ TEST_SUITE("nn.activations") {
 
   TEST_CASE("nn.activations: softmax, log_softmax and standardize over an axis") {
     const Array x = Array({{1.0, 2.0, 3.0, -1.0}}, float64);
-    CHECK(allclose(nn::softmax(x),
-                   Array({{0.0889468172974043, 0.24178251715880075, 0.6572330228318554,
-                           0.01203764271193945}},
-                         float64),
-                   1e-14, 0));
+    CHECK(allclose(
+        nn::softmax(x),
+        Array({{0.0889468172974043, 0.24178251715880075, 0.6572330228318554, 0.01203764271193945}},
+              float64),
+        1e-14, 0));
     CHECK(allclose(nn::log_softmax(x),
                    Array({{-2.4197166463153397, -1.4197166463153397, -0.41971664631533956,
                            -4.419716646315339}},
                          float64),
                    1e-14, 0));
-    CHECK(allclose(nn::standardize(x),
-                   Array({{-0.1690304645907972, 0.5070913937723917, 1.1832132521355805,
-                           -1.521274181317175}},
-                         float64),
-                   1e-13, 0));
+    CHECK(allclose(
+        nn::standardize(x),
+        Array({{-0.1690304645907972, 0.5070913937723917, 1.1832132521355805, -1.521274181317175}},
+              float64),
+        1e-13, 0));
     // Over axis 0 of the transpose: the same numbers.
     CHECK(allclose(nn::softmax(transpose(x), 0), transpose(nn::softmax(x)), 1e-15, 0));
     CHECK(allclose(nn::log_softmax(transpose(x), 0), transpose(nn::log_softmax(x)), 1e-15, 0));
@@ -122,7 +120,8 @@ TEST_SUITE("nn.activations") {
     CHECK(derivative_at(nn::relu6, 6.0) == 0.0);
     CHECK(derivative_at(nn::relu6, 3.0) == 1.0);
     CHECK(derivative_at([](const Array& x) { return nn::leaky_relu(x); }, 0.0) == 1.0);
-    CHECK(derivative_at([](const Array& x) { return nn::leaky_relu(x); }, -2.0) == doctest::Approx(0.01).epsilon(1e-15));
+    CHECK(derivative_at([](const Array& x) { return nn::leaky_relu(x); }, -2.0) ==
+          doctest::Approx(0.01).epsilon(1e-15));
     CHECK(derivative_at([](const Array& x) { return nn::elu(x); }, 0.0) == 1.0);
     CHECK(derivative_at(nn::softplus, 0.0) == 0.5);
     CHECK(derivative_at(nn::log_sigmoid, 0.0) == 0.5);

@@ -32,7 +32,8 @@ Array reference_attention(const Array& q, const Array& k, const Array& v, const 
         double mx = -INFINITY;
         for (std::int64_t j = 0; j < K; ++j) {
           double dot = 0;
-          for (std::int64_t d = 0; d < D; ++d) dot += q.at<double>({b, i, h, d}) * k.at<double>({b, j, h, d});
+          for (std::int64_t d = 0; d < D; ++d)
+            dot += q.at<double>({b, i, h, d}) * k.at<double>({b, j, h, d});
           double l = dot / std::sqrt(double(D));
           if (mask.valid() && mask.at<double>({b, 0, i, j}) == 0) l = -1e300;
           logits[static_cast<std::size_t>(j)] = l;
@@ -51,7 +52,8 @@ Array reference_attention(const Array& q, const Array& k, const Array& v, const 
 }  // namespace
 
 TEST_SUITE("nn.attention") {
-  TEST_CASE("nn.attention: dot_product_attention equals the loop reference, with and without mask") {
+  TEST_CASE(
+      "nn.attention: dot_product_attention equals the loop reference, with and without mask") {
     const Array q = jr::normal(jr::key(1), {2, 3, 2, 4}, float64);
     const Array k = jr::normal(jr::key(2), {2, 5, 2, 4}, float64);
     const Array v = jr::normal(jr::key(3), {2, 5, 2, 3}, float64);
@@ -93,7 +95,8 @@ TEST_SUITE("nn.attention") {
         [](Array a, Array b) { return greater(std::move(a), std::move(b)); }, 0, bool_);
     CHECK(cmp.dtype() == bool_);
     CHECK(reshape(cmp, {4}).to_vector<bool>() == std::vector<bool>{true, false, false, false});
-    const Array both = nn::combine_masks({causal, Array(), reshape(Array({1.f, 1.f, 0.f}), {1, 1, 1, 3})});
+    const Array both =
+        nn::combine_masks({causal, Array(), reshape(Array({1.f, 1.f, 0.f}), {1, 1, 1, 3})});
     CHECK(array_equal(reshape(both, {3, 3}),
                       Array({{1.f, 0.f, 0.f}, {1.f, 1.f, 0.f}, {1.f, 1.f, 0.f}})));
     CHECK_FALSE(nn::combine_masks({Array(), Array()}).valid());
@@ -102,7 +105,8 @@ TEST_SUITE("nn.attention") {
 
   TEST_CASE("nn.attention: MultiHeadDotProductAttention params as Flax (self and cross)") {
     // linen_attention_test: num_heads 8, qkv_features 16, ones kernels, zero biases.
-    const nn::MultiHeadDotProductAttention mha{.num_heads = 8, .qkv_features = 16,
+    const nn::MultiHeadDotProductAttention mha{.num_heads = 8,
+                                               .qkv_features = 16,
                                                .kernel_init = ini::ones_init(),
                                                .bias_init = ini::zeros_init()};
     const Array x = ones({4, 6, 5});
@@ -137,17 +141,18 @@ TEST_SUITE("nn.attention") {
     CHECK(ys.shape() == Shape{1, 3, 7});
     CHECK(vs.get("params/SelfAttention_0/query/kernel").shape() == Shape{4, 2, 2});
     CHECK(vs.get("params/SelfAttention_0/out/kernel").shape() == Shape{2, 2, 7});
-    CHECK_THROWS_AS(nn::init(nn::MultiHeadDotProductAttention{.num_heads = 3}, jr::key(0),
-                             ones({1, 2, 4})),
-                    ValueError);
+    CHECK_THROWS_AS(
+        nn::init(nn::MultiHeadDotProductAttention{.num_heads = 3}, jr::key(0), ones({1, 2, 4})),
+        ValueError);
   }
 
   TEST_CASE("nn.attention: MHA equals its projections through dot_product_attention") {
     const Array x = jr::normal(jr::key(7), {2, 4, 6});
     const Array mem = jr::normal(jr::key(8), {2, 3, 6});
-    const nn::MultiHeadDotProductAttention mha{.num_heads = 2, .qkv_features = 4,
-                                               .bias_init = ini::normal(0.5)};
-    const Array mask = nn::make_attention_mask(ones({2, 4}), Array({{1.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
+    const nn::MultiHeadDotProductAttention mha{
+        .num_heads = 2, .qkv_features = 4, .bias_init = ini::normal(0.5)};
+    const Array mask =
+        nn::make_attention_mask(ones({2, 4}), Array({{1.f, 1.f, 0.f}, {1.f, 0.f, 1.f}}));
     const Variables vars = nn::init(mha, jr::key(3), x, mem);
     auto [y, _] = nn::apply(mha, vars, x, mem, nn::AttentionCall{.mask = mask});
     const Tree& p = vars.collection("params");
@@ -155,11 +160,10 @@ TEST_SUITE("nn.attention") {
       return reshape(matmul(in, reshape(p.get(n + "/kernel"), {6, 4})), {2, in.shape(1), 2, 2}) +
              p.get(n + "/bias");
     };
-    const Array att =
-        nn::dot_product_attention(project(x, "query"), project(mem, "key"), project(mem, "value"),
-                                  Array(), mask);
-    const Array want = matmul(reshape(att, {2, 4, 4}), reshape(p.get("out/kernel"), {4, 6})) +
-                       p.get("out/bias");
+    const Array att = nn::dot_product_attention(project(x, "query"), project(mem, "key"),
+                                                project(mem, "value"), Array(), mask);
+    const Array want =
+        matmul(reshape(att, {2, 4, 4}), reshape(p.get("out/kernel"), {4, 6})) + p.get("out/bias");
     CHECK(allclose(y, want, 1e-5, 1e-6));
     // Causal self-attention: position 0 does not see later tokens.
     const nn::AttentionCall causal{.mask = nn::make_causal_mask(ones({2, 4}))};
@@ -192,8 +196,8 @@ TEST_SUITE("nn.attention") {
     nn::AttentionDropout per_element = drop;
     per_element.broadcast = false;
     const Array kp = nn::dot_product_attention_weights(q, k, Array(), Array(), per_element) != 0.0f;
-    CHECK_FALSE(array_equal(kp, broadcast_to(slice_axis(slice_axis(kp, 0, 0, 1), 1, 0, 1),
-                                             kp.shape())));
+    CHECK_FALSE(
+        array_equal(kp, broadcast_to(slice_axis(slice_axis(kp, 0, 0, 1), 1, 0, 1), kp.shape())));
     nn::AttentionDropout det = drop;
     det.deterministic = true;
     CHECK(array_equal(nn::dot_product_attention_weights(q, k, Array(), Array(), det), w));
@@ -206,10 +210,10 @@ TEST_SUITE("nn.attention") {
     const Variables vars = nn::init(mha, jr::key(0), x, nn::AttentionCall{.deterministic = true});
     const Array y_det = nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = true}).output;
     const nn::ApplyOptions with_dropout{.rngs = {{"dropout", jr::key(5)}}};
-    const Array y_a = nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = false},
-                                with_dropout).output;
-    const Array y_b = nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = false},
-                                with_dropout).output;
+    const Array y_a =
+        nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = false}, with_dropout).output;
+    const Array y_b =
+        nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = false}, with_dropout).output;
     CHECK(array_equal(y_a, y_b));
     CHECK_FALSE(allclose(y_a, y_det));
     CHECK_THROWS_AS(nn::apply(mha, vars, x, nn::AttentionCall{.deterministic = false}),
@@ -247,8 +251,8 @@ TEST_SUITE("nn.attention") {
 
 TEST_SUITE("nn.attention") {
   TEST_CASE("nn.attention: init_shapes gives init's tree") {
-    const nn::MultiHeadDotProductAttention mha{.num_heads = 4, .qkv_features = 32,
-                                               .out_features = 8};
+    const nn::MultiHeadDotProductAttention mha{
+        .num_heads = 4, .qkv_features = 32, .out_features = 8};
     const Array x = abstract_array({2, 10, 16});
     const Variables shapes = nn::init_shapes(mha, jr::key(0), x);
     const Variables real = nn::init(mha, jr::key(0), ones({2, 10, 16}));

@@ -51,8 +51,8 @@ TEST_SUITE("nn.init_shapes") {
     std::vector<std::string> want = described(real);
     for (auto& w : want) w += " shape-only";
     CHECK(described(shapes) == want);
-    CHECK(described(shapes) == std::vector<std::string>{
-                                   "batch_stats/mean f32[4] shape-only",
+    CHECK(described(shapes) ==
+          std::vector<std::string>{"batch_stats/mean f32[4] shape-only",
                                    "params/Dense_0/bias f32[10] shape-only",
                                    "params/Dense_0/kernel f32[64,10] shape-only",
                                    "params/kernel f32[3,3,3,4] shape-only"});

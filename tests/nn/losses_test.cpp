@@ -36,8 +36,8 @@ TEST_SUITE("nn.losses") {
     const Array l2 = Array({{1.2f, -0.8f, -0.5f}, {0.9f, -1.2f, 1.1f}});
     const Array want = Array({0.2761f, 2.9518f});
     CHECK(allclose(nn::softmax_cross_entropy(l2, one_hot(Array({0, 1}), 3)), want, 0, 1e-4));
-    CHECK(allclose(nn::softmax_cross_entropy_with_integer_labels(l2, Array({0, 1})), want, 0,
-                   1e-4));
+    CHECK(
+        allclose(nn::softmax_cross_entropy_with_integer_labels(l2, Array({0, 1})), want, 0, 1e-4));
     // Batched rows of any rank; labels with the logits' shape minus the class axis.
     const Array batched = reshape(concatenate({logits, l2}, 0), {2, 2, 3});
     const Array labels = Array({{1, 0}, {0, 1}});
@@ -49,8 +49,8 @@ TEST_SUITE("nn.losses") {
     const Array logits = Array({{10.f, 1.f, -2.f}, {1.f, 4.f, 0.2f}});
     const Array neg = nn::softmax_cross_entropy_with_integer_labels(logits, Array({-2, -3}));
     CHECK(allclose(neg, Array({9.00013f, 3.0696733f}), 0, 1e-4));
-    const auto out = nn::softmax_cross_entropy_with_integer_labels(logits, Array({3, -4}))
-                         .to_vector<float>();
+    const auto out =
+        nn::softmax_cross_entropy_with_integer_labels(logits, Array({3, -4})).to_vector<float>();
     CHECK(std::isnan(out[0]));
     CHECK(std::isnan(out[1]));
   }
@@ -81,8 +81,8 @@ TEST_SUITE("nn.losses") {
   TEST_CASE("nn.losses: regression losses (Optax's vectors)") {
     const Array ys = Array({-2.f, .5f, 0.f, .5f, 2.f, 4.f, 132.f});
     const Array ts = Array({0.f, -.5f, 0.f, 1.f, 1.f, 2.f, .3f});
-    CHECK(allclose(nn::huber_loss(ys, ts), Array({1.5f, .5f, 0.f, .125f, .5f, 1.5f, 131.2f}),
-                   1e-6, 1e-6));
+    CHECK(allclose(nn::huber_loss(ys, ts), Array({1.5f, .5f, 0.f, .125f, .5f, 1.5f, 131.2f}), 1e-6,
+                   1e-6));
     CHECK(allclose(nn::huber_loss(ys, ts, 2.0),
                    Array({2.f, .5f, 0.f, .125f, .5f, 2.f, 2.f * 131.7f - 2.f}), 1e-6, 1e-5));
     const Array p = Array({-2.f, -1.f, .5f, 1.f});
@@ -91,9 +91,9 @@ TEST_SUITE("nn.losses") {
     CHECK(nn::l2_loss(p, t).to_vector<float>() == std::vector<float>{.125f, .5f, 1.125f, 0.f});
     CHECK(nn::squared_error(p).to_vector<float>() == std::vector<float>{4.f, 1.f, .25f, 1.f});
     CHECK(nn::l2_loss(p).to_vector<float>() == std::vector<float>{2.f, .5f, .125f, .5f});
-    CHECK(allclose(nn::log_cosh(Array({500.f, -2.f, -1.f, .5f, 1.f}),
-                                Array({-200.f, -1.5f, 0.f, -1.f, 1.f})),
-                   Array({699.3068f, 0.12011445f, 0.4337809f, 0.85544014f, 0.f}), 1e-6, 1e-6));
+    CHECK(allclose(
+        nn::log_cosh(Array({500.f, -2.f, -1.f, .5f, 1.f}), Array({-200.f, -1.5f, 0.f, -1.f, 1.f})),
+        Array({699.3068f, 0.12011445f, 0.4337809f, 0.85544014f, 0.f}), 1e-6, 1e-6));
   }
 
   TEST_CASE("nn.losses: smooth_labels (Optax's vectors)") {
@@ -159,8 +159,8 @@ TEST_SUITE("nn.losses") {
              [](const std::vector<Array>& a) { return nn::log_cosh(a[0], a[1]); }}) {
       CHECK_NOTHROW(testing::check_grads(f, {logits, t}, 2));
     }
-    CHECK_NOTHROW(testing::check_grads(
-        [](const Array& a) { return nn::smooth_labels(a, 0.1); }, soft, 2));
+    CHECK_NOTHROW(
+        testing::check_grads([](const Array& a) { return nn::smooth_labels(a, 0.1); }, soft, 2));
     // The integer-label form has the gradient softmax − one_hot.
     const Array g = grad([](const Array& a) {
       return sum(nn::softmax_cross_entropy_with_integer_labels(a, Array({2, 0})));

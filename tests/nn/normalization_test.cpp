@@ -46,7 +46,8 @@ void check_layer_grads(const M& model, const Variables& vars, const Array& x,
 }  // namespace
 
 TEST_SUITE("nn.normalization") {
-  TEST_CASE("nn.normalization: Flax's test_batch_norm — init leaves the stats, apply updates them") {
+  TEST_CASE(
+      "nn.normalization: Flax's test_batch_norm — init leaves the stats, apply updates them") {
     const Array x = jr::normal(jr::key(1), {4, 3, 2});
     const nn::BatchNorm bn{.use_running_average = false, .momentum = 0.9};
     auto [y, vars] = nn::init_with_output(bn, jr::key(2), x);
@@ -107,8 +108,8 @@ TEST_SUITE("nn.normalization") {
 
     // axis = 1 of (4, 3, 2): statistics over axes 0 and 2, per channel of axis 1.
     const Array x3 = jr::normal(jr::key(4), {4, 3, 2});
-    const nn::BatchNorm bn1{.use_running_average = false, .axis = 1, .use_bias = false,
-                            .use_scale = false};
+    const nn::BatchNorm bn1{
+        .use_running_average = false, .axis = 1, .use_bias = false, .use_scale = false};
     auto [y3, v3] = nn::init_with_output(bn1, jr::key(0), x3);
     CHECK(v3.collections() == std::vector<std::string>{"batch_stats"});
     CHECK(v3.get("batch_stats/mean").shape() == Shape{3});
@@ -135,8 +136,11 @@ TEST_SUITE("nn.normalization") {
       for (const auto& axes : cases) {
         Array x = jr::normal(jr::key(1), {2, 3, 4});
         if (!fast) x = x + 1e6f;  // ruins the one-pass variance, not the two-pass one
-        const nn::LayerNorm ln{.epsilon = 1e-5, .use_bias = false, .use_scale = false,
-                               .reduction_axes = axes, .use_fast_variance = fast};
+        const nn::LayerNorm ln{.epsilon = 1e-5,
+                               .use_bias = false,
+                               .use_scale = false,
+                               .reduction_axes = axes,
+                               .use_fast_variance = fast};
         auto [y, vars] = nn::init_with_output(ln, jr::key(2), x);
         CHECK(vars.empty());
         CHECK(y.dtype() == x.dtype());
@@ -177,25 +181,27 @@ TEST_SUITE("nn.normalization") {
 
   TEST_CASE("nn.normalization: Flax's test_group_norm") {
     const Array x = jr::normal(jr::key(1), {2, 5, 4, 4, 32});
-    const nn::GroupNorm gn{.num_groups = 2, .epsilon = 1e-5, .use_bias = false,
-                           .use_scale = false};
+    const nn::GroupNorm gn{.num_groups = 2, .epsilon = 1e-5, .use_bias = false, .use_scale = false};
     auto [y, vars] = nn::init_with_output(gn, jr::key(2), x);
     CHECK(vars.empty());
     const Array xg = reshape(x, {2, 5, 4, 4, 2, 16});
-    const Array want = reshape((xg - mean(xg, {1, 2, 3, 5}, true)) *
-                                   rsqrt(var(xg, {1, 2, 3, 5}, true) + 1e-5f),
-                               {2, 5, 4, 4, 32});
+    const Array want =
+        reshape((xg - mean(xg, {1, 2, 3, 5}, true)) * rsqrt(var(xg, {1, 2, 3, 5}, true) + 1e-5f),
+                {2, 5, 4, 4, 32});
     CHECK(allclose(y, want, 0, 1e-4));
     // group_size 16 is the same grouping.
-    const nn::GroupNorm by_size{.num_groups = std::nullopt, .group_size = 16, .epsilon = 1e-5,
-                                .use_bias = false, .use_scale = false};
+    const nn::GroupNorm by_size{.num_groups = std::nullopt,
+                                .group_size = 16,
+                                .epsilon = 1e-5,
+                                .use_bias = false,
+                                .use_scale = false};
     CHECK(allclose(nn::init_with_output(by_size, jr::key(2), x).output, y, 0, 0));
     // Defaults: 32 groups, per-channel scale and bias.
     auto [yd, vd] = nn::init_with_output(nn::GroupNorm{}, jr::key(0), x);
     CHECK(vd.get("params/scale").shape() == Shape{32});
     CHECK(vd.get("params/bias").shape() == Shape{32});
-    CHECK(allclose(yd, (x - mean(x, {1, 2, 3}, true)) * rsqrt(var(x, {1, 2, 3}, true) + 1e-6f),
-                   0, 1e-4));
+    CHECK(allclose(yd, (x - mean(x, {1, 2, 3}, true)) * rsqrt(var(x, {1, 2, 3}, true) + 1e-6f), 0,
+                   1e-4));
     // Errors.
     CHECK_THROWS_AS(nn::init(nn::GroupNorm{}, jr::key(0), ones({2, 3, 12})), ValueError);
     CHECK_THROWS_AS(nn::init(nn::GroupNorm{.group_size = 4}, jr::key(0), ones({2, 12})),
@@ -226,8 +232,8 @@ TEST_SUITE("nn.normalization") {
 TEST_SUITE("nn.normalization") {
   TEST_CASE("nn.normalization: init_shapes gives init's tree for every layer") {
     const Array x = abstract_array({2, 4, 4, 32});
-    const Variables bn = nn::init_shapes(Wrap<nn::BatchNorm>{{.use_running_average = false}},
-                                         jr::key(0), x);
+    const Variables bn =
+        nn::init_shapes(Wrap<nn::BatchNorm>{{.use_running_average = false}}, jr::key(0), x);
     CHECK(bn.get("batch_stats/BatchNorm_0/var").shape() == Shape{32});
     CHECK(bn.get("params/BatchNorm_0/scale").is_abstract());
     for (const Variables& v : {nn::init_shapes(nn::LayerNorm{}, jr::key(0), x),

@@ -221,22 +221,26 @@ TEST_SUITE("nn.scope") {
     Array x = ones({1, 4});
     Variables vars = nn::init(TwoDense{}, random::key(0), x);
 
-    Variables missing = vars.with_collection("params", vars.collection("params").erase("Dense_1/bias"));
-    CHECK_THROWS_WITH_AS(nn::apply(TwoDense{}, missing, x),
-                         doctest::Contains("Could not find parameter named \"bias\" in scope \"/Dense_1\""),
-                         nn::ScopeParamNotFoundError);
+    Variables missing =
+        vars.with_collection("params", vars.collection("params").erase("Dense_1/bias"));
+    CHECK_THROWS_WITH_AS(
+        nn::apply(TwoDense{}, missing, x),
+        doctest::Contains("Could not find parameter named \"bias\" in scope \"/Dense_1\""),
+        nn::ScopeParamNotFoundError);
 
     CHECK_THROWS_WITH_AS(nn::apply(TwoDense{}, vars, ones({1, 5})),
                          doctest::Contains("the module expects shape (5,3) but the given variables "
                                            "hold shape (4,3) at params/Dense_0/kernel"),
                          nn::ScopeParamShapeError);
 
-    Variables doubled = Variables{}.with_collection("params", Tree{{"params", vars.collection("params")}});
+    Variables doubled =
+        Variables{}.with_collection("params", Tree{{"params", vars.collection("params")}});
     CHECK_THROWS_AS(nn::apply(TwoDense{}, doubled, x), nn::InvalidVariablesError);
 
     Variables bare(vars.collection("params"));  // the params tree without its "params" key
     CHECK_THROWS_WITH_AS(nn::apply(TwoDense{}, bare, x),
-                         doctest::Contains("pass {\"params\": params}"), nn::ScopeCollectionNotFound);
+                         doctest::Contains("pass {\"params\": params}"),
+                         nn::ScopeCollectionNotFound);
 
     Variables leafy(Tree{{"params", ones({2})}});
     CHECK_THROWS_AS(nn::apply(TwoDense{}, leafy, x), nn::InvalidVariablesError);

@@ -332,9 +332,9 @@ TEST_SUITE("pool") {
                                Padding({{0, 0}, {0, 1}, {0, 1}, {0, 0}})) *
                  w);
     };
-    CHECK(array_equal(grad(padded)(full({1, 3, 3, 1}, 1.0)),
-                      Array::from_vector(std::vector<float>{1.5f, 1.5f, 0, 1.5f, 1.5f, 0, -2, -2,
-                                                            4},
-                                         {1, 3, 3, 1})));
+    CHECK(
+        array_equal(grad(padded)(full({1, 3, 3, 1}, 1.0)),
+                    Array::from_vector(std::vector<float>{1.5f, 1.5f, 0, 1.5f, 1.5f, 0, -2, -2, 4},
+                                       {1, 3, 3, 1})));
   }
 }

@@ -119,42 +119,48 @@ auto apply(const M& module, const Variables& variables, const ApplyOptions& opti
   return apply_with(module, variables, options);
 }
 template <class M, class A1>
-  requires(!detail::is_apply_options<A1>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1,
-           const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A1>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1));
 }
 template <class M, class A1, class A2>
-  requires(!detail::is_apply_options<A2>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2,
-           const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A2>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          A2&& a2,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1), std::forward<A2>(a2));
 }
 template <class M, class A1, class A2, class A3>
-  requires(!detail::is_apply_options<A3>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2, A3&& a3,
-           const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A3>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          A2&& a2, A3&& a3,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1), std::forward<A2>(a2),
                     std::forward<A3>(a3));
 }
 template <class M, class A1, class A2, class A3, class A4>
-  requires(!detail::is_apply_options<A4>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-           const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A4>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          A2&& a2, A3&& a3, A4&& a4,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1), std::forward<A2>(a2),
                     std::forward<A3>(a3), std::forward<A4>(a4));
 }
 template <class M, class A1, class A2, class A3, class A4, class A5>
-  requires(!detail::is_apply_options<A5>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-           A5&& a5, const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A5>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1), std::forward<A2>(a2),
                     std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
 }
 template <class M, class A1, class A2, class A3, class A4, class A5, class A6>
-  requires(!detail::is_apply_options<A6>::value)
-auto apply(const M& module, const Variables& variables, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-           A5&& a5, A6&& a6, const ApplyOptions& options = {}) {
+requires(!detail::is_apply_options<A6>::value) auto apply(const M& module,
+                                                          const Variables& variables, A1&& a1,
+                                                          A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+                                                          A6&& a6,
+                                                          const ApplyOptions& options = {}) {
   return apply_with(module, variables, options, std::forward<A1>(a1), std::forward<A2>(a2),
                     std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5),
                     std::forward<A6>(a6));

@@ -69,7 +69,7 @@ class Mutable {
 
  private:
   Mutable(bool deny, std::set<std::string> names) : deny_(deny), names_(std::move(names)) {}
-  bool deny_ = false;             // false: names_ are the mutable ones; true: all but names_
+  bool deny_ = false;  // false: names_ are the mutable ones; true: all but names_
   std::set<std::string> names_;
 };
 
@@ -140,8 +140,8 @@ class Scope {
   /// Calls a submodule, auto-named "<Type>_<k>" with k counting per type in this call
   /// (Dense_0, Dense_1, ...). Returns whatever the module returns.
   template <class M, class... Args>
-    requires(!std::is_convertible_v<const M&, std::string_view>)
-  auto child(const M& module, Args&&... args) {
+  requires(!std::is_convertible_v<const M&, std::string_view>) auto child(const M& module,
+                                                                          Args&&... args) {
     static_assert(has_type_name<M>(),
                   "A jute module needs `static constexpr const char* name = \"TypeName\";` (or, "
                   "in a class local to a function, `static const char* name() { return ...; }`)");
@@ -173,7 +173,8 @@ class Scope {
   friend class VariableRef;
   template <class M>
   static constexpr bool has_type_name() {
-    return requires { M::name(); } || requires { M::name; };
+    return requires { M::name(); }
+    || requires { M::name; };
   }
 
  public:
@@ -181,9 +182,12 @@ class Scope {
   /// classes local to a function, which cannot have static data members); "Module" otherwise.
   template <class M>
   static const char* type_name_of() {
-    if constexpr (requires { M::name(); }) return M::name();
-    else if constexpr (requires { M::name; }) return M::name;
-    else return "Module";
+    if constexpr (requires { M::name(); })
+      return M::name();
+    else if constexpr (requires { M::name; })
+      return M::name;
+    else
+      return "Module";
   }
 
  private:
@@ -206,8 +210,8 @@ class Scope {
 
   std::shared_ptr<detail::Frame> frame_;
   std::vector<std::string> path_;
-  std::map<std::string, int> type_cursors_;          // auto-naming, per type, per call
-  std::map<std::string, std::string> child_types_;   // explicit child names used in this call
+  std::map<std::string, int> type_cursors_;         // auto-naming, per type, per call
+  std::map<std::string, std::string> child_types_;  // explicit child names used in this call
   std::set<std::pair<std::string, std::string>> declared_;  // (collection, name) in this call
   std::set<std::string> variable_names_;                    // names of those, any collection
 
@@ -222,14 +226,17 @@ std::string describe_value(const Array& a);
 std::string describe_value(const Tree& t);
 template <class T>
 std::string Scope::describe(const T& value) {
-  if constexpr (std::is_same_v<std::decay_t<T>, Array> || std::is_base_of_v<Tree, std::decay_t<T>>) {
+  if constexpr (std::is_same_v<std::decay_t<T>, Array> ||
+                std::is_base_of_v<Tree, std::decay_t<T>>) {
     return describe_value(value);
   } else if constexpr (requires { std::tuple_size<std::decay_t<T>>::value; }) {
     std::string s = "(";
-    std::apply([&](const auto&... e) {
-      std::size_t i = 0;
-      ((s += (i++ ? ", " : "") + describe(e)), ...);
-    }, value);
+    std::apply(
+        [&](const auto&... e) {
+          std::size_t i = 0;
+          ((s += (i++ ? ", " : "") + describe(e)), ...);
+        },
+        value);
     return s + ")";
   } else {
     return "?";
