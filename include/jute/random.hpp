@@ -146,5 +146,18 @@ Array choice(const Array& key, std::int64_t n, const Shape& shape = {}, bool rep
 /// integer `a` means n = a). Differentiable with respect to `a`.
 Array choice(const Array& key, const Array& a, const Shape& shape = {}, bool replace = true,
              int axis = 0);
+/// Samples from 0, ..., n-1 (int32) with probabilities proportional to the weights `p` (shape
+/// (n,), float32 or float64; integer weights compute in float32), as `jax.random.choice(key, n,
+/// shape, replace, p)`: with replacement, the first i whose running sum of p reaches
+/// `sum(p) * (1 - uniform(key, shape))`; without it, the prod(shape) smallest of
+/// `-gumbel(key, (n,)) - log(p)` in order (Gumbel top-k), so zero weights come last. ValueError
+/// when p has the wrong shape, a negative, NaN or infinite weight, or no positive weight, or when
+/// more draws than positive weights are asked for without replacement (JAX's result is then
+/// ill-defined).
+Array choice(const Array& key, std::int64_t n, const Shape& shape, bool replace, const Array& p);
+/// The weighted form for the slices of `a` along `axis` (p has shape (a.shape[axis],)), as
+/// `jax.random.choice(key, a, shape, replace, p, axis)`. Differentiable with respect to `a`.
+Array choice(const Array& key, const Array& a, const Shape& shape, bool replace, const Array& p,
+             int axis = 0);
 
 }  // namespace jute::random

@@ -692,4 +692,101 @@ Array choice(const Array& key, std::int64_t n, const Shape& shape, bool replace)
   return out;
 }
 
+namespace {
+
+/// x < y in the total order lax.sort uses for floats (-0 before +0; no NaNs reach it here).
+template <class T>
+bool total_less(T x, T y) {
+  return x < y || (x == y && std::signbit(x) && !std::signbit(y));
+}
+
+/// The int32 indices of `shape` that jax.random.choice draws from 0..n-1 with weights `p`.
+Array weighted_indices(const Array& key, std::int64_t n, const Shape& shape, bool replace,
+                       const Array& p) {
+  detail::key_words(key, "random.choice");
+  if (!p.valid()) throw ValueError("[random.choice] p is a null Array.");
+  if (p.shape() != Shape{n})
+    throw ShapeError("[random.choice] p must have shape (" + std::to_string(n) +
+                     ",), one weight per choice, got shape " + jute::detail::shape_str(p.shape()) +
+                     ".");
+  const std::int64_t draws = detail::checked_size(shape, "random.choice");
+  if (draws == 0) return jute::zeros(shape, int32);
+  if (n <= 0 || n > std::numeric_limits<std::int32_t>::max())
+    throw ValueError(
+        "[random.choice] The population size n must lie in [1, 2147483647] unless "
+        "no samples are taken, got " +
+        std::to_string(n) + ".");
+  const Array w = is_floating(p.dtype()) ? p : p.astype(float32);
+  Array out = jute::detail::empty(int32, shape);
+  auto* o = jute::detail::mutable_data<std::int32_t>(out);
+  visit_dtype(w.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* pw = w.data<T>();
+      std::int64_t positive = 0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (!(pw[i] >= 0) || std::isinf(pw[i]))
+          throw ValueError("[random.choice] p must hold finite, non-negative weights, got " +
+                           std::to_string(pw[i]) + " at index " + std::to_string(i) + ".");
+        positive += pw[i] > 0;
+      }
+      if (positive == 0)
+        throw ValueError(
+            "[random.choice] p has no positive weight; give at least one choice a "
+            "positive probability.");
+      if (replace) {
+        // The running sums in index order; the first one that reaches r is the draw.
+        std::vector<T> running(static_cast<std::size_t>(n));
+        T total = 0;
+        for (std::int64_t i = 0; i < n; ++i) running[static_cast<std::size_t>(i)] = total += pw[i];
+        if (std::isinf(total))
+          throw ValueError("[random.choice] The weights in p sum to infinity in " +
+                           std::string(jute::name(w.dtype())) + "; scale them down.");
+        const Array u = uniform(key, shape, w.dtype());
+        const T* ud = u.data<T>();
+        for (std::int64_t j = 0; j < draws; ++j) {
+          const T r = total * (T{1} - ud[j]);
+          const auto at = std::lower_bound(running.begin(), running.end(), r) - running.begin();
+          o[j] = static_cast<std::int32_t>(std::min<std::int64_t>(at, n - 1));
+        }
+      } else {
+        if (draws > positive)
+          throw ValueError("[random.choice] Cannot take a sample of size " + std::to_string(draws) +
+                           " without replacement when only " + std::to_string(positive) +
+                           " choices have a positive weight in p; ask for fewer draws.");
+        // Gumbel top-k: the draws are the smallest -gumbel - log(p), in order (stable sort).
+        const Array g = gumbel(key, {n}, w.dtype());
+        const T* gd = g.data<T>();
+        const Array log_p = jute::log(w);
+        const T* lp = log_p.data<T>();
+        std::vector<T> score(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) score[static_cast<std::size_t>(i)] = -gd[i] - lp[i];
+        std::vector<std::int32_t> order(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i)
+          order[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i);
+        std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+          return total_less(score[static_cast<std::size_t>(a)], score[static_cast<std::size_t>(b)]);
+        });
+        std::copy_n(order.begin(), draws, o);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Array choice(const Array& key, std::int64_t n, const Shape& shape, bool replace, const Array& p) {
+  return weighted_indices(key, n, shape, replace, p);
+}
+
+Array choice(const Array& key, const Array& a, const Shape& shape, bool replace, const Array& p,
+             int axis) {
+  detail::key_words(key, "random.choice");
+  if (!a.valid()) throw ValueError("[random.choice] a is a null Array.");
+  if (a.ndim() == 0) return choice(key, scalar_count(a, "random.choice"), shape, replace, p);
+  const int ax = checked_axis(a, axis, "random.choice");
+  return take(a, weighted_indices(key, a.shape(ax), shape, replace, p), ax);
+}
+
 }  // namespace jute::random

@@ -318,6 +318,93 @@ TEST_SUITE("random") {
     CHECK_THROWS_AS(jr::choice(jr::key(0), m, {1}, true, 2), ShapeError);
   }
 
+  TEST_CASE("random.choice: with weights") {
+    const Array key = jr::key(0);
+    // With replacement, draw j is the first i whose running sum of p reaches sum(p) * (1 - u_j).
+    // Equal weights make the running sums 1, 2, 3, 4 exact, so draw j is ceil(4 (1 - u_j)) - 1.
+    const auto u = jr::uniform(key, {1000}).to_vector<float>();
+    const auto equal = jr::choice(key, 4, {1000}, true, Array({1.f, 1.f, 1.f, 1.f}));
+    CHECK(equal.dtype() == int32);
+    const auto drawn = equal.to_vector<int>();
+    for (std::size_t j = 0; j < u.size(); ++j)
+      CHECK(drawn[j] == static_cast<int>(std::ceil(4.0f * (1.0f - u[j]))) - 1);
+    // Without replacement: the draws are the smallest -gumbel - log(p) in order, so with equal
+    // weights the indices of the largest Gumbel noise first.
+    const auto g = jr::gumbel(key, {6}).to_vector<float>();
+    std::vector<int> by_noise{0, 1, 2, 3, 4, 5};
+    std::stable_sort(by_noise.begin(), by_noise.end(), [&](int a, int b) { return g[a] > g[b]; });
+    CHECK(jr::choice(key, 6, {6}, false, ones({6})).to_vector<int>() == by_noise);
+    // float64 weights draw float64 noise.
+    const auto g64 = jr::gumbel(key, {6}, float64).to_vector<double>();
+    std::vector<int> by_noise64{0, 1, 2, 3, 4, 5};
+    std::stable_sort(by_noise64.begin(), by_noise64.end(),
+                     [&](int a, int b) { return g64[a] > g64[b]; });
+    CHECK(jr::choice(key, 6, {6}, false, ones({6}, float64)).to_vector<int>() == by_noise64);
+    // Integer weights compute in float32.
+    CHECK(jr::choice(key, 6, {2}, false, ones({6}, int32)).to_vector<int>() ==
+          std::vector<int>(by_noise.begin(), by_noise.begin() + 2));
+    // Zero weights are never drawn.
+    const Array sparse({0.f, 2.f, 0.f, 1.f, 0.f});
+    for (int d : jr::choice(key, 5, {500}, true, sparse).to_vector<int>())
+      CHECK((d == 1 || d == 3));
+    const auto two = jr::choice(key, 5, {2}, false, sparse).to_vector<int>();
+    CHECK(std::set<int>(two.begin(), two.end()) == std::set<int>{1, 3});
+    // Frequencies follow p.
+    const Array p({0.1f, 0.2f, 0.3f, 0.4f});
+    std::vector<int> counts(4, 0);
+    for (int d : jr::choice(jr::key(7), 4, {40000}, true, p).to_vector<int>()) ++counts[d];
+    for (int i = 0; i < 4; ++i) CHECK(std::abs(counts[i] / 40000.0 - 0.1 * (i + 1)) < 0.01);
+    std::vector<int> firsts(4, 0);
+    for (std::uint32_t s = 0; s < 4000; ++s)
+      ++firsts[jr::choice(jr::key(s), 4, {1}, false, p).item<int>()];
+    for (int i = 0; i < 4; ++i) CHECK(std::abs(firsts[i] / 4000.0 - 0.1 * (i + 1)) < 0.03);
+    // From an array: the weighted indices taken along `axis`; an empty sample needs no weights.
+    const Array m = reshape(arange(20, int32), {2, 10});
+    const Array w = Array::from_vector(std::vector<float>(10, 1.f), {10}, float32);
+    const Array cols = jr::choice(key, m, {3}, false, w, 1);
+    CHECK(cols.shape() == Shape{2, 3});
+    const auto picked = jr::choice(key, 10, {3}, false, w).to_vector<int>();
+    CHECK(cols.to_vector<int>() == std::vector<int>{picked[0], picked[1], picked[2], 10 + picked[0],
+                                                    10 + picked[1], 10 + picked[2]});
+    CHECK(jr::choice(key, Array::scalar(4, int32), {3}, true, p).to_vector<int>() ==
+          jr::choice(key, 4, {3}, true, p).to_vector<int>());
+    CHECK(jr::choice(key, 4, {0}, true, p).shape() == Shape{0});
+    // Errors name the problem.
+    CHECK_THROWS_WITH_AS(jr::choice(key, 5, {2}, true, p),
+                         "[random.choice] p must have shape (5,), one weight per choice, got "
+                         "shape (4,).",
+                         ShapeError);
+    CHECK_THROWS_AS(jr::choice(key, 4, {2}, true, Array({0.5f, -0.1f, 0.3f, 0.3f})), ValueError);
+    CHECK_THROWS_AS(jr::choice(key, 2, {2}, true, Array({NAN, 1.f})), ValueError);
+    CHECK_THROWS_AS(jr::choice(key, 2, {2}, true, Array({INFINITY, 1.f})), ValueError);
+    CHECK_THROWS_WITH_AS(jr::choice(key, 2, {2}, true, zeros({2})),
+                         "[random.choice] p has no positive weight; give at least one choice a "
+                         "positive probability.",
+                         ValueError);
+    CHECK_THROWS_WITH_AS(jr::choice(key, 5, {3}, false, sparse),
+                         "[random.choice] Cannot take a sample of size 3 without replacement "
+                         "when only 2 choices have a positive weight in p; ask for fewer draws.",
+                         ValueError);
+    CHECK_THROWS_AS(jr::choice(key, m, {3}, false, w, 2), ShapeError);
+    CHECK(rc::check("weighted draws without replacement are distinct and have weight",
+                    [](std::uint32_t seed, std::vector<bool> nonzero) {
+                      RC_PRE(!nonzero.empty() && nonzero.size() < 50);
+                      std::vector<float> weights;
+                      int positive = 0;
+                      for (std::size_t i = 0; i < nonzero.size(); ++i) {
+                        weights.push_back(nonzero[i] ? 0.5f + static_cast<float>(i) : 0.f);
+                        positive += nonzero[i];
+                      }
+                      RC_PRE(positive > 0);
+                      const auto n = static_cast<std::int64_t>(weights.size());
+                      const Array pw = Array::from_vector(weights, {n}, float32);
+                      const auto d =
+                          jr::choice(jr::key(seed), n, {positive}, false, pw).to_vector<int>();
+                      RC_ASSERT(std::set<int>(d.begin(), d.end()).size() == d.size());
+                      for (int i : d) RC_ASSERT(weights[static_cast<std::size_t>(i)] > 0.f);
+                    }));
+  }
+
   TEST_CASE("random: argument errors are typed, one sentence, and name the function") {
     CHECK_THROWS_WITH_AS(jr::randint(jr::key(0), {3}, 5, 5),
                          "[random.randint] The range [5, 5) is empty; maxval must be greater than "
