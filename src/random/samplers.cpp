@@ -526,6 +526,15 @@ std::int64_t scalar_count(const Array& x, const char* op) {
   return x.item<std::int64_t>();
 }
 
+/// ValueError unless choice's population size n fits int32 indices and is positive.
+void check_population(std::int64_t n) {
+  if (n <= 0 || n > std::numeric_limits<std::int32_t>::max())
+    throw ValueError(
+        "[random.choice] The population size n must lie in [1, 2147483647] unless "
+        "no samples are taken, got " +
+        std::to_string(n) + ".");
+}
+
 }  // namespace
 
 Array permutation(const Array& key, const Array& x, int axis, bool independent) {
@@ -677,11 +686,7 @@ Array choice(const Array& key, std::int64_t n, const Shape& shape, bool replace)
   const auto k = detail::key_words(key, "random.choice");
   const std::int64_t draws = detail::checked_size(shape, "random.choice");
   if (draws == 0) return jute::zeros(shape, int32);
-  if (n <= 0 || n > std::numeric_limits<std::int32_t>::max())
-    throw ValueError(
-        "[random.choice] The population size n must lie in [1, 2147483647] unless "
-        "no samples are taken, got " +
-        std::to_string(n) + ".");
+  check_population(n);
   if (replace) return randint(key, shape, 0, n, int32);
   if (draws > n)
     throw ValueError("[random.choice] Cannot take a larger sample (size " + std::to_string(draws) +
@@ -711,11 +716,7 @@ Array weighted_indices(const Array& key, std::int64_t n, const Shape& shape, boo
                      ".");
   const std::int64_t draws = detail::checked_size(shape, "random.choice");
   if (draws == 0) return jute::zeros(shape, int32);
-  if (n <= 0 || n > std::numeric_limits<std::int32_t>::max())
-    throw ValueError(
-        "[random.choice] The population size n must lie in [1, 2147483647] unless "
-        "no samples are taken, got " +
-        std::to_string(n) + ".");
+  check_population(n);
   const Array w = is_floating(p.dtype()) ? p : p.astype(float32);
   Array out = jute::detail::empty(int32, shape);
   auto* o = jute::detail::mutable_data<std::int32_t>(out);
