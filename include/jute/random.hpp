@@ -127,8 +127,12 @@ Array permutation(const Array& key, const Array& x, int axis = 0, bool independe
 /// along `axis` of `logits` (float32/float64), by the Gumbel-max trick exactly as
 /// `jax.random.categorical(key, logits, axis, shape)`; int32. `shape` defaults to logits' shape
 /// without `axis` and must end with a shape that this batch shape broadcasts to.
+/// With `replace = false` (`jax.random.categorical(..., replace=False)`), each batch position
+/// draws k = prod(shape[:-batch_rank]) distinct categories: the k largest of logits plus Gumbel
+/// noise of logits' shape, largest first, the draws along the leading dimensions of `shape`
+/// (which must then end with the batch shape exactly); ValueError when k exceeds the categories.
 Array categorical(const Array& key, const Array& logits, int axis = -1,
-                  const std::optional<Shape>& shape = std::nullopt);
+                  const std::optional<Shape>& shape = std::nullopt, bool replace = true);
 
 /// Standard Gumbel samples, as `jax.random.gumbel` (mode "low"): -log(-log(u)).
 Array gumbel(const Array& key, const Shape& shape = {}, DType dtype = float32);

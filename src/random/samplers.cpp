@@ -595,8 +595,73 @@ Array exponential(const Array& key, const Shape& shape, DType dtype) {
   return sample_float(key, shape, dtype, "random.exponential", exponential_f32, exponential_f64);
 }
 
+namespace {
+
+/// x < y in the total order lax.sort uses for floats (-0 before +0; no NaNs reach it here).
+template <class T>
+bool total_less(T x, T y) {
+  return x < y || (x == y && std::signbit(x) && !std::signbit(y));
+}
+
+/// categorical(replace = false) after categorical's checks: `ax` is the categories' axis and the
+/// first `lead` dimensions of `out_shape` hold the k draws of each batch position.
+Array categorical_without_replacement(const Array& key, const Array& logits, int ax,
+                                      const Shape& out_shape, std::size_t lead) {
+  const Shape& ls = logits.shape();
+  Shape batch = ls;
+  batch.erase(batch.begin() + ax);
+  if (!std::equal(batch.begin(), batch.end(),
+                  out_shape.begin() + static_cast<std::ptrdiff_t>(lead)))
+    throw ShapeError("[random.categorical] Without replacement, shape " +
+                     jute::detail::shape_str(out_shape) + " must end with the batch shape " +
+                     jute::detail::shape_str(batch) + " of logits " + jute::detail::shape_str(ls) +
+                     " itself, not a shape it broadcasts to.");
+  const std::int64_t categories = ls[static_cast<std::size_t>(ax)];
+  std::int64_t k = 1;
+  for (std::size_t d = 0; d < lead; ++d) k *= out_shape[d];
+  if (k > categories)
+    throw ValueError("[random.categorical] Cannot draw " + std::to_string(k) +
+                     " samples without replacement from " + std::to_string(categories) +
+                     " categories; ask for at most as many draws as categories.");
+  std::int64_t outer = 1, inner = 1;
+  for (int d = 0; d < ax; ++d) outer *= ls[static_cast<std::size_t>(d)];
+  for (std::size_t d = static_cast<std::size_t>(ax) + 1; d < ls.size(); ++d) inner *= ls[d];
+  const std::int64_t positions = outer * inner;
+  const Array g = gumbel(key, ls, logits.dtype());
+  Array out = jute::detail::empty(int32, out_shape);
+  auto* o = jute::detail::mutable_data<std::int32_t>(out);
+  visit_dtype(logits.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* gd = g.data<T>();
+      const T* ld = logits.data<T>();
+      std::vector<T> perturbed(static_cast<std::size_t>(categories));
+      std::vector<std::int32_t> order(static_cast<std::size_t>(categories));
+      for (std::int64_t b = 0; b < positions; ++b) {
+        // Batch position b = (i, j) over the dimensions before and after the axis.
+        const std::int64_t base = (b / inner) * categories * inner + b % inner;
+        for (std::int64_t c = 0; c < categories; ++c) {
+          const std::int64_t at = base + c * inner;
+          perturbed[static_cast<std::size_t>(c)] = ld[at] + gd[at];
+          order[static_cast<std::size_t>(c)] = static_cast<std::int32_t>(c);
+        }
+        // lax.top_k: largest first, ties to the lower index.
+        std::stable_sort(order.begin(), order.end(), [&](std::int32_t x, std::int32_t y) {
+          return total_less(perturbed[static_cast<std::size_t>(y)],
+                            perturbed[static_cast<std::size_t>(x)]);
+        });
+        for (std::int64_t j = 0; j < k; ++j)
+          o[j * positions + b] = order[static_cast<std::size_t>(j)];
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
 Array categorical(const Array& key, const Array& logits, int axis,
-                  const std::optional<Shape>& shape) {
+                  const std::optional<Shape>& shape, bool replace) {
   detail::key_words(key, "random.categorical");
   if (!logits.valid()) throw ValueError("[random.categorical] logits is a null Array.");
   check_float_dtype(logits.dtype(), "random.categorical");
@@ -626,6 +691,7 @@ Array categorical(const Array& key, const Array& logits, int axis,
   if (categories == 0)
     throw ShapeError("[random.categorical] logits of shape " + jute::detail::shape_str(ls) +
                      " have no categories along axis " + std::to_string(axis) + ".");
+  if (!replace) return categorical_without_replacement(key, logits, ax, out_shape, lead);
   // The Gumbel noise has shape (*prefix, *tail with the categories inserted at ax).
   Shape gshape(out_shape.begin(), out_shape.begin() + static_cast<std::ptrdiff_t>(lead));
   for (std::size_t d = 0; d < batch.size(); ++d) {
@@ -698,12 +764,6 @@ Array choice(const Array& key, std::int64_t n, const Shape& shape, bool replace)
 }
 
 namespace {
-
-/// x < y in the total order lax.sort uses for floats (-0 before +0; no NaNs reach it here).
-template <class T>
-bool total_less(T x, T y) {
-  return x < y || (x == y && std::signbit(x) && !std::signbit(y));
-}
 
 /// The int32 indices of `shape` that jax.random.choice draws from 0..n-1 with weights `p`.
 Array weighted_indices(const Array& key, std::int64_t n, const Shape& shape, bool replace,

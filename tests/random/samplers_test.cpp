@@ -292,6 +292,60 @@ TEST_SUITE("random") {
     CHECK_THROWS_AS(jr::categorical(jr::key(0), Array({1, 2})), DtypeError);
   }
 
+  TEST_CASE("random.categorical: without replacement") {
+    const Array key = jr::key(3);
+    // Row b draws the indices of its largest logits + Gumbel noise (of logits' shape), largest
+    // first; draw j of row b lands at [j, b].
+    const Array logits({{0.f, 1.f, 2.f, 0.5f, -1.f}, {3.f, 0.f, 0.f, 0.f, 1.f}});
+    const auto noise = jr::gumbel(key, {2, 5}).to_vector<float>();
+    const auto lv = logits.to_vector<float>();
+    const Array drawn = jr::categorical(key, logits, -1, Shape{3, 2}, false);
+    CHECK(drawn.dtype() == int32);
+    CHECK(drawn.shape() == Shape{3, 2});
+    for (int b = 0; b < 2; ++b) {
+      std::vector<int> order{0, 1, 2, 3, 4};
+      std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+        return lv[b * 5 + x] + noise[b * 5 + x] > lv[b * 5 + y] + noise[b * 5 + y];
+      });
+      for (int j = 0; j < 3; ++j) CHECK(drawn.at<int>({j, b}) == order[j]);
+    }
+    // One draw per row is the Gumbel-max draw with replacement (the same noise).
+    CHECK(jr::categorical(key, logits, -1, std::nullopt, false).to_vector<int>() ==
+          jr::categorical(key, logits).to_vector<int>());
+    // Categories along axis 0: column b sorts its logits + noise of the (5, 2) logits' shape.
+    const auto column_noise = jr::gumbel(key, {5, 2}).to_vector<float>();
+    const auto cv = jr::categorical(key, transpose(logits), 0, Shape{5, 2}, false).to_vector<int>();
+    for (int b = 0; b < 2; ++b) {
+      std::vector<int> order{0, 1, 2, 3, 4};
+      std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+        return lv[b * 5 + x] + column_noise[x * 2 + b] > lv[b * 5 + y] + column_noise[y * 2 + b];
+      });
+      for (int j = 0; j < 5; ++j) CHECK(cv[static_cast<std::size_t>(j * 2 + b)] == order[j]);
+    }
+    CHECK_THROWS_WITH_AS(jr::categorical(key, logits, -1, Shape{6, 2}, false),
+                         "[random.categorical] Cannot draw 6 samples without replacement from 5 "
+                         "categories; ask for at most as many draws as categories.",
+                         ValueError);
+    CHECK_THROWS_AS(jr::categorical(key, Array({{0.f, 1.f}}), -1, Shape{2, 3}, false), ShapeError);
+    CHECK(rc::check("draws without replacement are distinct categories", [](std::uint32_t seed) {
+      const auto rows = *rc::gen::inRange<std::int64_t>(1, 4);
+      const auto cats = *rc::gen::inRange<std::int64_t>(1, 12);
+      const auto k = *rc::gen::inRange<std::int64_t>(1, cats + 1);
+      const Array l = jr::normal(jr::key(seed), {rows, cats});
+      const auto d =
+          jr::categorical(jr::key(seed + 1), l, -1, Shape{k, rows}, false).to_vector<int>();
+      for (std::int64_t b = 0; b < rows; ++b) {
+        std::set<int> seen;
+        for (std::int64_t j = 0; j < k; ++j) {
+          const int c = d[static_cast<std::size_t>(j * rows + b)];
+          RC_ASSERT(c >= 0 && c < cats);
+          seen.insert(c);
+        }
+        RC_ASSERT(static_cast<std::int64_t>(seen.size()) == k);
+      }
+    }));
+  }
+
   TEST_CASE("random.choice: without weights") {
     CHECK(jr::choice(jr::key(0), 10, {3}, false).to_vector<int>() == std::vector<int>{0, 1, 8});
     CHECK(jr::choice(jr::key(0), 10, {8}).to_vector<int>() ==
