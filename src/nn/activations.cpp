@@ -4,13 +4,12 @@
 #include <cmath>
 #include <numbers>
 
+#include "as_float.hpp"
 #include "jute/autodiff.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
 using detail::as_float;
-using detail::scalar_like;
 
 Array relu(const Array& x) {
   const Array v = as_float(x);
@@ -24,24 +23,24 @@ Array relu6(const Array& x) {
 
 Array leaky_relu(const Array& x, double negative_slope) {
   const Array v = as_float(x);
-  return where(v >= 0.0, v, v * scalar_like(negative_slope, v));
+  return where(v >= 0.0, v, v * Array(negative_slope));
 }
 
 Array elu(const Array& x, double alpha) {
   const Array v = as_float(x);
   const Array positive = v > 0.0;
   const Array safe = where(positive, Array(0.0), v);  // expm1 never sees a large positive value
-  return where(positive, v, expm1(safe) * scalar_like(alpha, v));
+  return where(positive, v, expm1(safe) * Array(alpha));
 }
 
 Array gelu(const Array& x, bool approximate) {
   const Array v = as_float(x);
   if (approximate) {
     const double sqrt_2_over_pi = std::sqrt(2.0 / std::numbers::pi);
-    const Array inner = (v + v * v * v * scalar_like(0.044715, v)) * scalar_like(sqrt_2_over_pi, v);
+    const Array inner = (v + v * v * v * Array(0.044715)) * Array(sqrt_2_over_pi);
     return v * ((tanh(inner) + 1.0) * 0.5);
   }
-  return v * (erf(v * scalar_like(1.0 / std::numbers::sqrt2, v)) + 1.0) / 2.0;
+  return v * (erf(v * Array(1.0 / std::numbers::sqrt2)) + 1.0) / 2.0;
 }
 
 Array silu(const Array& x) {
@@ -77,7 +76,7 @@ Array standardize(const Array& x, const Axes& axis, double epsilon) {
   const Array v = as_float(x);
   const Array m = mean(v, axis, /*keepdims=*/true);
   const Array variance = mean(square(v), axis, /*keepdims=*/true) - square(m);
-  return (v - m) * rsqrt(variance + scalar_like(epsilon, v));
+  return (v - m) * rsqrt(variance + Array(epsilon));
 }
 
 }  // namespace jute::nn

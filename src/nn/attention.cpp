@@ -7,11 +7,11 @@
 #include <numeric>
 #include <string>
 
+#include "as_float.hpp"
 #include "jute/nn/activations.hpp"
 #include "jute/nn/linear.hpp"
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
@@ -71,7 +71,7 @@ Array dot_product_attention_weights(const Array& query, const Array& key, const 
                                     const Array& mask, const AttentionDropout& dropout) {
   check_qkv(query, key, nullptr, "dot_product_attention_weights");
   const Array q = detail::as_float(query);
-  const Array scaled = q / detail::scalar_like(std::sqrt(static_cast<double>(q.shape(-1))), q);
+  const Array scaled = q / Array(std::sqrt(static_cast<double>(q.shape(-1))));
   Array logits = matmul(heads_first(scaled, false), heads_first(key, true));
   if (bias.valid()) logits = logits + bias;
   if (mask.valid()) {
@@ -91,7 +91,7 @@ Array dot_product_attention_weights(const Array& query, const Array& key, const 
     if (dropout.broadcast)
       for (int a = 0; a < weights.ndim() - 2; ++a) shape[static_cast<std::size_t>(a)] = 1;
     const Array keep = random::bernoulli(dropout.rng, keep_prob, shape);
-    weights = weights * (keep.astype(weights.dtype()) / detail::scalar_like(keep_prob, weights));
+    weights = weights * (keep.astype(weights.dtype()) / Array(keep_prob));
   }
   return weights;
 }

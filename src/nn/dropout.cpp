@@ -1,10 +1,10 @@
 // Dropout (flax/linen/stochastic.py).
 #include "jute/nn/dropout.hpp"
 
+#include "as_float.hpp"
 #include "jute/ops.hpp"
 #include "jute/random.hpp"
 #include "layer_util.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
@@ -35,7 +35,7 @@ Array Dropout::operator()(Scope& s, const Array& x, std::optional<bool> determin
   Array mask = random::bernoulli(key, keep, mask_shape);
   if (mask_shape != x.shape()) mask = broadcast_to(mask, x.shape());
   const Array xf = detail::as_float(x);
-  return where(mask, xf / detail::scalar_like(keep, xf), zeros_like(xf));
+  return where(mask, xf / Array(keep), zeros_like(xf));
 }
 
 }  // namespace jute::nn

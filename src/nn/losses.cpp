@@ -8,7 +8,6 @@
 #include "jute/autodiff.hpp"
 #include "jute/nn/activations.hpp"
 #include "jute/ops.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
@@ -121,14 +120,14 @@ Array l2_loss(const Array& predictions) {
 
 Array huber_loss(const Array& predictions, const Array& targets, double delta) {
   const Array errors = abs(difference(predictions, targets, "huber_loss"));
-  const Array quadratic = minimum(errors, detail::scalar_like(delta, errors));
-  return square(quadratic) * 0.5 + (errors - quadratic) * detail::scalar_like(delta, errors);
+  const Array quadratic = minimum(errors, Array(delta));
+  return square(quadratic) * 0.5 + (errors - quadratic) * Array(delta);
 }
 
 Array log_cosh(const Array& predictions, const Array& targets) {
   // logaddexp(e, −e) − log 2 = e + softplus(−2e) − log 2.
   const Array e = difference(predictions, targets, "log_cosh");
-  return e + softplus(e * -2.0) - detail::scalar_like(std::log(2.0), e);
+  return e + softplus(e * -2.0) - Array(std::log(2.0));
 }
 
 Array smooth_labels(const Array& labels, double alpha) {
@@ -138,8 +137,7 @@ Array smooth_labels(const Array& labels, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0))
     throw ValueError("[smooth_labels] alpha must lie in [0, 1], got " + std::to_string(alpha) +
                      ".");
-  return labels * detail::scalar_like(1.0 - alpha, labels) +
-         detail::scalar_like(alpha / static_cast<double>(labels.shape(-1)), labels);
+  return labels * Array(1.0 - alpha) + Array(alpha / static_cast<double>(labels.shape(-1)));
 }
 
 Array accuracy(const Array& logits, const Array& labels) {

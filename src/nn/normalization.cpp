@@ -4,16 +4,15 @@
 #include <algorithm>
 #include <string>
 
+#include "as_float.hpp"
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
 namespace {
 
 using detail::as_float;
-using detail::scalar_like;
 
 std::vector<int> resolve(const std::vector<int>& axes, int ndim, const char* op) {
   return Axes(axes).resolve(ndim, op);
@@ -64,7 +63,7 @@ Array normalize(Scope& s, const Array& x, const Stats& stats,
   }
   Array y = stats.mean ? v - reshape(*stats.mean, stats_shape) : v;
   const Array var = reshape(stats.var, stats_shape);
-  Array mul = rsqrt(var + scalar_like(spec.epsilon, var));
+  Array mul = rsqrt(var + Array(spec.epsilon));
   if (spec.use_scale)
     mul = mul * reshape(s.param("scale", *spec.scale_init, reduced_feature_shape, spec.param_dtype),
                         feature_shape);
@@ -106,8 +105,8 @@ Array BatchNorm::operator()(Scope& s, const Array& x,
       // The running averages keep their dtype and are constants for differentiation.
       const Array old_mean = ra_mean.value();
       const Array old_var = ra_var.value();
-      const Array m = scalar_like(momentum, old_mean);
-      const Array rest = scalar_like(1.0 - momentum, old_mean);
+      const Array m = Array(momentum);
+      const Array rest = Array(1.0 - momentum);
       ra_mean.set(stop_gradient(m * old_mean + rest * stats.mean->astype(old_mean.dtype())));
       ra_var.set(stop_gradient(m * old_var + rest * stats.var.astype(old_var.dtype())));
     }

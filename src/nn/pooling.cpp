@@ -3,8 +3,8 @@
 
 #include <string>
 
+#include "as_float.hpp"
 #include "jute/errors.hpp"
-#include "scalar_like.hpp"
 
 namespace jute::nn {
 
@@ -69,7 +69,7 @@ Array avg_pool(const Array& x, const Shape& window_shape, const Shape& strides,
   if (count_include_pad) {
     std::int64_t n = 1;
     for (auto w : window_shape) n *= w;
-    return y / detail::scalar_like(static_cast<double>(n), y);
+    return y / Array(static_cast<double>(n));
   }
   // The number of real elements per window: the same pool over ones of the spatial shape.
   Shape ones_shape = x.shape();
