@@ -11,8 +11,10 @@
 //                  (nn::Dense, nn::Conv, nn::avg_pool through nn::init / nn::apply), the way a
 //                  Flax user writes them: what the module machinery adds;
 //   mlp_step_roofline, mlp_fwd_roofline  the GEMMs of mlp_step (3 forward, 5 backward: none for
-//                  the input) and of mlp_fwd, each a cblas_sgemm into buffers allocated once: the
-//                  time a step cannot go below.
+//                  the input) and of mlp_fwd, each a cblas_sgemm (OpenBLAS, LibTorch's GEMM here)
+//                  into buffers allocated once: the roofline issue 11 sets;
+//   mlp_step_roofline_dnnl, mlp_fwd_roofline_dnnl  the same GEMMs through jute's own float32 GEMM
+//                  (oneDNN's dnnl_sgemm, src/ops/blas.hpp): the time a jute step cannot go below.
 // LibTorch's programs are in benchmarks/peers/; benchmarks/peers/compare.py runs both sides
 // alternately, one workload per process, and prints the table of docs/performance.md.
 #include <benchmark/benchmark.h>
@@ -32,6 +34,7 @@
 #include "jute/optim.hpp"
 #include "jute/random.hpp"
 #include "jute/tree.hpp"
+#include "ops/blas.hpp"
 #include "step_workloads.hpp"
 
 namespace {
@@ -246,14 +249,23 @@ void cnn_fwd(benchmark::State& state) {
 
 // ---- the GEMM roofline --------------------------------------------------------------------------
 
-/// C (m×n) = op(A)·op(B), row-major, into preallocated C.
-void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
+using Sgemm = void (*)(bool ta, bool tb, int m, int n, int k, const float* a, const float* b,
+                      float* c);
+
+/// C (m×n) = op(A)·op(B), row-major, into preallocated C: OpenBLAS's cblas_sgemm...
+void openblas_sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b,
+                    float* c) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
 }
 
+/// ...or the GEMM jute's matmul calls (oneDNN's dnnl_sgemm with jute's thread count).
+void jute_sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
+  jute::detail::gemm("roofline", ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, 0.0f, c, n);
+}
+
 /// The GEMMs of mlp_step (or of its forward alone) on buffers allocated once.
-void mlp_gemms(benchmark::State& state, bool backward) {
+void mlp_gemms(benchmark::State& state, bool backward, Sgemm sgemm) {
   set_threads();
   const int B = steps::kMlpBatch, I = steps::kMlpIn, H = steps::kMlpHidden, O = steps::kClasses;
   const auto buf = [](int r, int c) { return std::vector<float>(static_cast<std::size_t>(r * c)); };
@@ -277,8 +289,10 @@ void mlp_gemms(benchmark::State& state, bool backward) {
   });
 }
 
-void mlp_step_roofline(benchmark::State& state) { mlp_gemms(state, true); }
-void mlp_fwd_roofline(benchmark::State& state) { mlp_gemms(state, false); }
+void mlp_step_roofline(benchmark::State& state) { mlp_gemms(state, true, openblas_sgemm); }
+void mlp_fwd_roofline(benchmark::State& state) { mlp_gemms(state, false, openblas_sgemm); }
+void mlp_step_roofline_dnnl(benchmark::State& state) { mlp_gemms(state, true, jute_sgemm); }
+void mlp_fwd_roofline_dnnl(benchmark::State& state) { mlp_gemms(state, false, jute_sgemm); }
 
 }  // namespace
 
@@ -291,3 +305,5 @@ BENCHMARK(mlp_fwd)->Unit(benchmark::kMillisecond);
 BENCHMARK(cnn_fwd)->Unit(benchmark::kMillisecond);
 BENCHMARK(mlp_step_roofline)->Unit(benchmark::kMillisecond);
 BENCHMARK(mlp_fwd_roofline)->Unit(benchmark::kMillisecond);
+BENCHMARK(mlp_step_roofline_dnnl)->Unit(benchmark::kMillisecond);
+BENCHMARK(mlp_fwd_roofline_dnnl)->Unit(benchmark::kMillisecond);

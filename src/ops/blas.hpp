@@ -1,12 +1,16 @@
-// Internal: the one OpenBLAS GEMM wrapper that matmul and conv share.
+// Internal: the one GEMM wrapper that matmul and conv share. Float32 runs on oneDNN's
+// `dnnl_sgemm` (inside OneDnnThreads), float64 on OpenBLAS's `cblas_dgemm`; docs/performance.md
+// says why.
 #pragma once
 
 #include <cblas.h>
+#include <dnnl.h>
 
 #include <climits>
 #include <cstdint>
 #include <string>
 
+#include "core/onednn.hpp"
 #include "jute/errors.hpp"
 
 namespace jute::detail {
@@ -21,13 +25,22 @@ inline blasint blas_int(std::int64_t v, const char* op) {
 }
 
 /// Row-major C (m×n, leading dimension ldc) = op(A) @ op(B) + beta·C, where op transposes the
-/// operands whose flag is set; `op_name` names the caller in errors.
+/// operands whose flag is set; `op_name` names the caller in errors. With beta = 0, C is only
+/// written (its old contents, NaN or not, do not matter).
 inline void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int64_t n,
                  std::int64_t k, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
                  float beta, float* c, std::int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              blas_int(m, op_name), blas_int(n, op_name), blas_int(k, op_name), 1.0f, a,
-              blas_int(lda, op_name), b, blas_int(ldb, op_name), beta, c, blas_int(ldc, op_name));
+  for (const std::int64_t d : {m, n, k, lda, ldb, ldc}) blas_int(d, op_name);  // one rule for both
+  dnnl_status_t status = dnnl_success;
+  {
+    const OneDnnThreads threads;
+    status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  }
+  if (status != dnnl_success)
+    throw ValueError(std::string("[") + op_name + "] oneDNN's sgemm failed (status " +
+                     std::to_string(static_cast<int>(status)) + ") for a " + std::to_string(m) +
+                     "×" + std::to_string(k) + " by " + std::to_string(k) + "×" +
+                     std::to_string(n) + " product; check the operands' sizes.");
 }
 inline void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int64_t n,
                  std::int64_t k, const double* a, std::int64_t lda, const double* b,

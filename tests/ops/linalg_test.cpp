@@ -5,11 +5,13 @@
 #include <rapidcheck.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
 #include "jute/testing/check_grads.hpp"
+#include "ops/blas.hpp"
 #include "ops/linalg.hpp"
 #include "ops/op_checks.hpp"
 
@@ -248,5 +250,15 @@ TEST_SUITE("linalg") {
     CHECK_NOTHROW(
         testing::check_grads([](const std::vector<Array>& a) { return matmul(a[0], a[1]) * a[0]; },
                              {rand_f64({3}, 66), rand_f64({3}, 67)}, 2));
+  }
+  TEST_CASE("the float32 GEMM with beta = 0 does not read C, with beta = 1 adds into it") {
+    // matmul's outputs come from the buffer cache with whatever a freed Array left there.
+    const std::vector<float> a{1, 2, 3, 4, 5, 6};  // 2×3
+    const std::vector<float> b{1, 0, 0, 1, 1, 1};  // 3×2
+    std::vector<float> c(4, std::numeric_limits<float>::quiet_NaN());
+    detail::gemm("matmul", false, false, 2, 2, 3, a.data(), 3, b.data(), 2, 0.0f, c.data(), 2);
+    CHECK(c == std::vector<float>{4, 5, 10, 11});
+    detail::gemm("matmul", true, true, 2, 2, 3, b.data(), 2, a.data(), 3, 1.0f, c.data(), 2);
+    CHECK(c == std::vector<float>{8, 15, 15, 22});  // + bᵀaᵀ = (ab)ᵀ
   }
 }  // TEST_SUITE

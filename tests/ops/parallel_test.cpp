@@ -75,7 +75,7 @@ std::vector<Array> loop_results() {
 }
 
 /// The results of the convolution kernels (im2col and col2im on jute's threads, GEMMs on
-/// OpenBLAS's).
+/// oneDNN's).
 std::vector<Array> conv_results() {
   const Array big = values({128, 28, 28, 8}, 1);
   const Array w = values({3, 3, 8, 16}, 4);
@@ -90,6 +90,28 @@ std::vector<Array> conv_results() {
   r.push_back(grad([&](const Array& k) {
     return sum(square(conv_general_dilated(big, k, {1, 1}, Padding::same())));
   })(w));
+  return r;
+}
+
+/// float32 matmuls and their gradients at the shapes jute's models use: an MLP layer (forward,
+/// input and kernel gradients), a long contraction (a kernel gradient over many rows), a batched
+/// product, a small deep-MLP layer, and odd sizes.
+std::vector<Array> matmul_results() {
+  std::vector<Array> r;
+  const auto layer = [&](std::int64_t batch, std::int64_t in, std::int64_t out, std::uint32_t s) {
+    const Array x = values({batch, in}, s);
+    const Array w = values({in, out}, s + 1);
+    auto [y, pullback] =
+        vjp(ArraysFn([](const std::vector<Array>& a) { return matmul(a[0], a[1]); }), {x, w});
+    r.push_back(y);
+    for (const Array& g : pullback(values(y.shape(), s + 2))) r.push_back(g);
+  };
+  layer(128, 784, 512, 10);
+  layer(128, 512, 10, 20);
+  layer(32, 64, 64, 30);
+  layer(8192, 96, 64, 40);
+  layer(77, 131, 45, 50);
+  r.push_back(matmul(values({4, 96, 200}, 60), values({4, 200, 72}, 61)));
   return r;
 }
 
@@ -172,10 +194,22 @@ TEST_SUITE("ops.parallel") {
     const std::vector<Array> one = with_threads(1, loop_results);
     const std::vector<Array> two = with_threads(2, loop_results);
     REQUIRE(one.size() == two.size());
-    // (OpenBLAS's GEMMs are not in this list: their results may differ between thread counts.)
+    // (matmul has its own case below.)
     for (std::size_t i = 0; i < one.size(); ++i) {
       INFO("result " << i);
       CHECK(array_equal(one[i], two[i]));
+    }
+  }
+
+  TEST_CASE("float32 matmul and its gradients give the same bits with 1 and 2 threads") {
+    const std::vector<Array> one = with_threads(1, matmul_results);
+    const std::vector<Array> two = with_threads(2, matmul_results);
+    const std::vector<Array> again = with_threads(2, matmul_results);
+    REQUIRE(one.size() == two.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      INFO("result " << i);
+      CHECK(array_equal(one[i], two[i]));
+      CHECK(array_equal(two[i], again[i]));
     }
   }
 
