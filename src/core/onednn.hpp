@@ -11,6 +11,8 @@ namespace jute::detail {
 class OneDnnThreads {
  public:
   OneDnnThreads();
+  /// A team of `threads` (at least 1) instead of jute's count.
+  explicit OneDnnThreads(int threads);
   ~OneDnnThreads();
   OneDnnThreads(const OneDnnThreads&) = delete;
   OneDnnThreads& operator=(const OneDnnThreads&) = delete;

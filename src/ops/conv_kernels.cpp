@@ -20,6 +20,7 @@
 
 #include "core/parallel.hpp"
 #include "ops/blas.hpp"
+#include "ops/onednn_conv.hpp"
 
 namespace jute::detail {
 
@@ -600,6 +601,10 @@ std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
 void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
                  void* out) {
   const bool transposed = is_transposed(geo);
+  if (dtype == DType::Float32 && !transposed && onednn_conv_supported(geo) &&
+      onednn_conv(role, geo, static_cast<const float*>(a), static_cast<const float*>(b),
+                  static_cast<float*>(out)))
+    return;
   auto run = [&](auto tag) {
     using T = decltype(tag);
     const T* ta = static_cast<const T*>(a);

@@ -115,6 +115,25 @@ std::vector<Array> matmul_results() {
   return r;
 }
 
+/// The float32 convolutions of the MNIST CNN at batch 16 (oneDNN's primitives): forward, input
+/// gradient and kernel gradient of each layer.
+std::vector<Array> cnn_conv_results() {
+  std::vector<Array> r;
+  const Shape inputs[] = {{16, 28, 28, 1}, {16, 14, 14, 32}};
+  const Shape kernels[] = {{3, 3, 1, 32}, {3, 3, 32, 64}};
+  for (int layer = 0; layer < 2; ++layer) {
+    const Array x = values(inputs[layer], 7), w = values(kernels[layer], 8);
+    auto [y, pullback] = vjp(
+        [](const std::vector<Array>& a) {
+          return conv_general_dilated(a[0], a[1], {1, 1}, Padding::same());
+        },
+        {x, w});
+    r.push_back(y);
+    for (const Array& g : pullback(values(y.shape(), 9))) r.push_back(g);
+  }
+  return r;
+}
+
 }  // namespace
 
 TEST_SUITE("ops.parallel") {
@@ -219,6 +238,18 @@ TEST_SUITE("ops.parallel") {
     for (std::size_t i = 0; i < first.size(); ++i) {
       INFO("result " << i);
       CHECK(array_equal(first[i], second[i]));
+    }
+  }
+
+  TEST_CASE("oneDNN's convolutions give the same bits run to run and with 1 and 2 threads") {
+    const std::vector<Array> one = with_threads(1, cnn_conv_results);
+    const std::vector<Array> two = with_threads(2, cnn_conv_results);
+    const std::vector<Array> again = with_threads(2, cnn_conv_results);
+    REQUIRE(one.size() == two.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      INFO("result " << i);
+      CHECK(array_equal(two[i], again[i]));
+      CHECK(array_equal(one[i], two[i]));
     }
   }
 
