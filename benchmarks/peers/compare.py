@@ -3,9 +3,11 @@
 
 For each thread count and workload, runs jute's steps_bench and LibTorch's torch_steps_bench
 alternately (the order flips every round), one workload per process, with OMP_NUM_THREADS and
-OPENBLAS_NUM_THREADS set to the same value for both; mlp_step and mlp_fwd also run their GEMM
-roofline in the same rotation. Each run reports its median step time; the table shows the median
-over rounds, the ratios jute/LibTorch and jute/roofline, the ratio of the fastest single steps
+OPENBLAS_NUM_THREADS set to the same value for both; mlp_step and mlp_fwd also run their two GEMM
+rooflines in the same rotation: the GEMMs through OpenBLAS's cblas_sgemm (the roofline issue 11
+sets) and through oneDNN's dnnl_sgemm (the GEMM jute calls). Each run reports its median step
+time; the table shows the median over rounds, the ratios jute/LibTorch and jute/each roofline,
+the ratio of the fastest single steps
 of either side ("best-of": less sensitive to a busy machine), and the peak RSS of each side's process
 (in brackets: the workload's own memory, the peak minus the RSS before the workload was built).
 
@@ -24,8 +26,10 @@ WORKLOADS = ["mlp_step", "cnn_step", "deep_mlp_step", "mlp_fwd", "cnn_fwd", "mlp
              "cnn_step_layers"]
 # jute's module-based variants run against the same LibTorch program.
 PEERS = {"mlp_step_layers": "mlp_step", "cnn_step_layers": "cnn_step"}
-ROOFLINES = {"mlp_step": "mlp_step_roofline", "mlp_fwd": "mlp_fwd_roofline",
-             "mlp_step_layers": "mlp_step_roofline"}
+# The GEMMs of a workload: (cblas_sgemm, dnnl_sgemm) benchmarks of steps_bench.
+ROOFLINES = {"mlp_step": ("mlp_step_roofline", "mlp_step_roofline_dnnl"),
+             "mlp_fwd": ("mlp_fwd_roofline", "mlp_fwd_roofline_dnnl"),
+             "mlp_step_layers": ("mlp_step_roofline", "mlp_step_roofline_dnnl")}
 TARGETS = {"mlp_step": 1.0, "cnn_step": 0.8, "deep_mlp_step": 0.5, "mlp_fwd": 0.9, "cnn_fwd": 0.9,
            "mlp_step_layers": 1.0, "cnn_step_layers": 0.8}
 
@@ -59,7 +63,8 @@ def main():
             sides = [("jute", args.jute, workload),
                      ("torch", args.torch, PEERS.get(workload, workload))]
             if workload in ROOFLINES:
-                sides.append(("roofline", args.jute, ROOFLINES[workload]))
+                sides.append(("roofline", args.jute, ROOFLINES[workload][0]))
+                sides.append(("roofline_dnnl", args.jute, ROOFLINES[workload][1]))
             results = {name: [] for name, _, _ in sides}
             for r in range(args.rounds):
                 for name, program, benchmark in (sides if r % 2 == 0 else sides[::-1]):
@@ -72,11 +77,14 @@ def main():
             print(f"  measured {workload} at {threads} thread(s)", file=sys.stderr, flush=True)
 
     print("| workload | threads | jute ms | LibTorch ms | jute/LibTorch (target) | best-of ratio "
-          "| roofline ms | jute/roofline | peak RSS MiB jute (workload) | LibTorch (workload) |")
+          "| roofline ms cblas / dnnl | jute/roofline cblas (≤ 1.10) / dnnl "
+          "| peak RSS MiB jute (workload) | LibTorch (workload) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for workload, threads, ms, best, rss in rows:
-        roof = ms.get("roofline")
-        roof_cells = f"{roof:.2f} | {ms['jute'] / roof:.2f}" if roof else "| "
+        roof, roof_dnnl = ms.get("roofline"), ms.get("roofline_dnnl")
+        roof_cells = (f"{roof:.2f} / {roof_dnnl:.2f} "
+                      f"| {ms['jute'] / roof:.2f} / {ms['jute'] / roof_dnnl:.2f}"
+                      if roof else "| ")
         print(f"| {workload} | {threads} | {ms['jute']:.2f} | {ms['torch']:.2f} "
               f"| **{ms['jute'] / ms['torch']:.2f}** (≤ {TARGETS.get(workload, 1.0):.1f}) "
               f"| {best['jute'] / best['torch']:.2f} "
