@@ -1,6 +1,6 @@
 // jute's side of the jute-versus-LibTorch comparison (issue 11): float32 training steps and
 // forwards, each written as a jute user would — parameters in a Tree, the model a pure function
-// of them, the loss through value_and_grad, the update through optim::sgd and apply_updates:
+// of them, the loss through value_and_grad, the step through optim::sgd and update_and_apply:
 //   mlp_step       MLP 784→512→512→10, ReLU, batch 128: forward, mean softmax cross-entropy
 //                  with integer labels, backward, SGD;
 //   cnn_step       the Flax MNIST CNN (Conv 32 3×3 SAME, relu, avg_pool 2×2, Conv 64 3×3 SAME,
@@ -174,7 +174,8 @@ std::pair<Tree, std::function<Array(const Tree&, const Array&)>> module_model(co
 
 // ---- training and inference ---------------------------------------------------------------------
 
-/// value_and_grad of the mean cross-entropy, then SGD, as one step of a training loop.
+/// value_and_grad of the mean cross-entropy, then SGD through update_and_apply (the one-call step
+/// docs/optim.md recommends), as one step of a training loop.
 template <class Model>
 void train(benchmark::State& state, Tree params, const Model& model, const Array& x,
            const Array& y) {
@@ -185,9 +186,10 @@ void train(benchmark::State& state, Tree params, const Model& model, const Array
   Tree opt_state = tx.init(params);
   steps::run_steps(state, [&] {
     auto [loss, grads] = loss_and_grads(params);
-    auto [updates, new_state] = tx.update(grads, std::move(opt_state));
+    auto [new_params, new_state] =
+        jute::optim::update_and_apply(tx, grads, std::move(opt_state), std::move(params));
+    params = std::move(new_params);
     opt_state = std::move(new_state);
-    params = jute::optim::apply_updates(std::move(params), updates);
     benchmark::DoNotOptimize(loss.item<float>());
   });
 }

@@ -1,6 +1,7 @@
 #include "jute/optim/base.hpp"
 
 #include "jute/errors.hpp"
+#include "optim/fusion.hpp"
 #include "optim/kernels.hpp"
 #include "optim/leafwise.hpp"
 
@@ -63,6 +64,15 @@ Tree apply_updates(Tree params, const Tree& updates) {
         return detail::apply_update_leaf(std::move(a[1]), std::move(a[0]));
       },
       /*require_float=*/false);
+}
+
+Applied update_and_apply(const GradientTransformation& tx, const Tree& grads, Tree state,
+                         Tree params) {
+  detail::check_structure("optim.update_and_apply", params, "params", grads, "gradients");
+  if (const auto& hooks = tx.fusion(); hooks && hooks->update_and_apply)
+    return hooks->update_and_apply(grads, std::move(state), std::move(params));
+  Update r = tx.update(grads, std::move(state), params);
+  return {apply_updates(std::move(params), r.updates), std::move(r.state)};
 }
 
 Tree incremental_update(const Tree& new_tensors, const Tree& old_tensors, double step_size) {

@@ -1,4 +1,5 @@
-// Internal: fusing a transformation with the scaling that follows it in a chain.
+// Internal: fusing a transformation with the scaling that follows it in a chain, and an update
+// with its application to the params (`update_and_apply`, last below).
 //
 // Optimizers end with `scale_by_learning_rate`, a separate pass that reads every update and writes
 // it again multiplied by -lr. When a chain holds a transformation that can absorb a final factor
@@ -8,6 +9,11 @@
 // advances as its own update would advance it. The results are bit for bit those of the two
 // passes — `post * u` is rounded exactly as the scale pass rounds it — and the state layout is
 // unchanged.
+//
+// `update_and_apply` goes one step further for `sgd`: the new parameter `p + u` is computed in
+// the same loop as u (kernels.hpp: sgd_apply_leaf, momentum_apply_leaf), so the step reads each
+// parameter, gradient and trace once and writes each parameter and trace once, and no updates
+// Tree is built. Again the bits are those of `update` then `apply_updates`.
 #pragma once
 
 #include <functional>
@@ -26,12 +32,22 @@ struct FusionHooks {
   std::function<double(const Tree& state)> factor;
   /// ...and the state their update returns.
   std::function<Tree(const Tree& state)> next_state;
+  /// Set on transformations that can apply their updates in the same pass (`update_and_apply`
+  /// calls it with gradients of the params' structure).
+  std::function<Applied(const Tree& grads, Tree state, Tree params)> update_and_apply;
 };
 
 /// A transformation whose update is `update_scaled(updates, state, params, 1.0)` and which a
 /// chain may fuse with a following scaling.
 GradientTransformation scalable(GradientTransformation::InitFn init,
                                 FusionHooks::ScaledUpdateFn update_scaled);
+
+/// `sgd`'s chain (its first transformation `trace(*momentum, nesterov, accumulator_dtype)`, or
+/// identity without momentum, then `lr`, a pure scaling) with the hook that runs its update and
+/// apply_updates as one pass over each leaf.
+GradientTransformation sgd_applying(GradientTransformation chained, GradientTransformation lr,
+                                    std::optional<double> momentum, bool nesterov,
+                                    std::optional<DType> accumulator_dtype);
 
 /// A pure scaling: `update` multiplies every leaf by `factor(state)` and returns
 /// `next_state(state)`.

@@ -162,11 +162,66 @@ double bias_correction(double decay, std::int64_t count, DType dtype) {
   return 1.0f - std::pow(d, static_cast<float>(count));
 }
 
+namespace {
+
+// Formulas shared by a transformation and its fused "update and apply" form.
+
+/// `s * g`, constants {s}.
+constexpr auto kScale = [](const auto& k, const auto& x) {
+  return Arr<std::decay_t<decltype(x)>>{k[0] * x};
+};
+
+/// Momentum (Optax's trace), constants {decay, post}: {post * u, new trace}.
+constexpr auto kTrace = [](const auto& k, const auto& x, const auto& t) {
+  const auto t2 = x + k[0] * t;
+  return std::array{k[1] * t2, t2};
+};
+constexpr auto kNesterovTrace = [](const auto& k, const auto& x, const auto& t) {
+  const auto t2 = x + k[0] * t;
+  return std::array{k[1] * (x + k[0] * t2), t2};
+};
+
+/// `f` with the parameter as a first extra input and `p + u` in place of its update u: rounded
+/// as apply_update_leaf rounds the sum when everything has one dtype.
+template <class F>
+auto applied(F f) {
+  return [f](const auto& k, const auto& p, const auto&... xs) {
+    auto r = f(k, xs...);
+    r[0] = p + r[0];
+    return r;
+  };
+}
+
+bool one_dtype(const Array& a, const Array& b) { return a.dtype() == b.dtype(); }
+
+}  // namespace
+
 Array scale_leaf(Array g, double s) {
   const DType dt = g.dtype();
-  return fused1(
-      dt, std::array{std::move(g)}, std::array{s},
-      [](const auto& k, const auto& x) { return k[0] * x; }, 0);
+  return fused<1>(dt, std::array{std::move(g)}, std::array{s}, kScale, std::array{0})[0];
+}
+
+Array sgd_apply_leaf(Array p, Array g, double s) {
+  if (!one_dtype(p, g)) return apply_update_leaf(std::move(p), scale_leaf(std::move(g), s));
+  const DType dt = p.dtype();
+  return fused<1>(dt, std::array{std::move(p), std::move(g)}, std::array{s}, applied(kScale),
+                  std::array{0})[0];
+}
+
+std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay,
+                                         bool nesterov, double s,
+                                         std::optional<DType> accumulator_dtype) {
+  const DType dt = p.dtype();
+  if (!one_dtype(p, g) || !one_dtype(p, trace) || (accumulator_dtype && *accumulator_dtype != dt)) {
+    auto r = trace_leaf(std::move(g), std::move(trace), decay, nesterov, s);
+    if (accumulator_dtype) r[1] = r[1].astype(*accumulator_dtype);
+    return {apply_update_leaf(std::move(p), std::move(r[0])), std::move(r[1])};
+  }
+  std::array in{std::move(p), std::move(g), std::move(trace)};
+  const std::array k{decay, s};
+  const std::array reuse{0, 2};
+  return nesterov ? fused<2>(dt, std::move(in), k, applied(kNesterovTrace), reuse)
+                  : fused<2>(dt, std::move(in), k, applied(kTrace), reuse);
 }
 
 Array scale_leaf(Array g, const Array& s) {
@@ -208,22 +263,11 @@ Array incremental_leaf(Array new_value, Array old_value, double step) {
 
 std::array<Array, 2> trace_leaf(Array g, Array trace, double decay, bool nesterov, double post) {
   const DType dt = compute_dtype(g, trace);
-  if (nesterov) {
-    return fused<2>(
-        dt, std::array{std::move(g), std::move(trace)}, std::array{decay, post},
-        [](const auto& k, const auto& x, const auto& t) {
-          const auto t2 = x + k[0] * t;
-          return std::array{k[1] * (x + k[0] * t2), t2};
-        },
-        std::array{0, 1});
-  }
-  return fused<2>(
-      dt, std::array{std::move(g), std::move(trace)}, std::array{decay, post},
-      [](const auto& k, const auto& x, const auto& t) {
-        const auto t2 = x + k[0] * t;
-        return std::array{k[1] * t2, t2};
-      },
-      std::array{0, 1});
+  std::array in{std::move(g), std::move(trace)};
+  const std::array k{decay, post};
+  const std::array reuse{0, 1};
+  return nesterov ? fused<2>(dt, std::move(in), k, kNesterovTrace, reuse)
+                  : fused<2>(dt, std::move(in), k, kTrace, reuse);
 }
 
 std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t debias_count) {

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "jute/array.hpp"
@@ -47,6 +48,18 @@ Array incremental_leaf(Array new_value, Array old_value, double step);
 /// Momentum: {u, trace}.
 std::array<Array, 2> trace_leaf(Array g, Array trace, double decay, bool nesterov,
                                 double post = 1.0);
+
+// SGD's step applied in the same pass: the bits of `apply_update_leaf(p, u)` after the update u
+// of the formula above them, without writing u. One loop when p, g (and the trace) share a dtype;
+// otherwise the two steps as they are.
+
+/// `p + s * g`.
+Array sgd_apply_leaf(Array p, Array g, double s);
+/// `p + u` and the new trace, u and the trace as trace_leaf's with `post = s` (the trace cast to
+/// `accumulator_dtype` when given).
+std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay,
+                                         bool nesterov, double s,
+                                         std::optional<DType> accumulator_dtype);
 /// Moving average: {u, ema}; `debias_count` > 0 divides u by 1 - decay^debias_count.
 std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t debias_count);
 /// Adam at count `t` (after incrementing): {u, mu, nu} in the compute dtype.

@@ -77,11 +77,10 @@ Variables TrainState::variables() const {
 TrainState TrainState::apply_gradients(const Tree& grads) && {
   // Checked before anything is moved out, so a failed call leaves the state whole.
   detail::check_structure("optim.update", params_, "params", grads, "updates");
-  Update r = tx_.update(grads, std::move(opt_state_), params_);
   const auto step = static_cast<std::int32_t>(step_.item<std::int64_t>());
-  Tree params = apply_updates(std::move(params_), r.updates);
+  auto [params, state] = update_and_apply(tx_, grads, std::move(opt_state_), std::move(params_));
   return TrainState(detail::int32_scalar(detail::safe_increment(step)), std::move(params),
-                    std::move(r.state), std::move(tx_), std::move(collections_));
+                    std::move(state), std::move(tx_), std::move(collections_));
 }
 
 TrainState TrainState::apply_gradients(const Tree& grads) const& {

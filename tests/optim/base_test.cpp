@@ -1,5 +1,5 @@
-// GradientTransformation, identity/set_to_zero/stateless and apply_updates
-// (optax/_src/base_test.py, update_test.py).
+// GradientTransformation, identity/set_to_zero/stateless, apply_updates
+// (optax/_src/base_test.py, update_test.py) and update_and_apply (jute's one-call step).
 #include <doctest/doctest.h>
 #include <rapidcheck.h>
 
@@ -11,6 +11,45 @@
 using namespace jute;
 using namespace jute::optim;
 using namespace jute::optim_test;
+
+namespace {
+
+/// A leaf of `n` values k/37 for k in [-1000, 1000] (inexact in binary, so rounding matters).
+Array random_leaf(std::size_t n, bool f64_leaf) {
+  const auto k = *rc::gen::container<std::vector<int>>(n, rc::gen::inRange(-1000, 1001));
+  std::vector<double> v(k.begin(), k.end());
+  for (auto& x : v) x /= 37.0;
+  return Array::from_vector(v, {static_cast<std::int64_t>(n)}, f64_leaf ? float64 : float32);
+}
+
+/// `steps` steps of tx both ways from the same params: update_and_apply (with moved or kept
+/// inputs) against update then apply_updates; the params and states must agree bit for bit.
+void check_update_and_apply(const GradientTransformation& tx, const Tree& params,
+                            const std::vector<Tree>& grads, bool move_inputs) {
+  Tree p_ref = params, s_ref = tx.init(params);
+  Tree p = deep_copy(params), s = tx.init(params);
+  for (const Tree& g : grads) {
+    auto [u, s2] = tx.update(g, s_ref, p_ref);
+    p_ref = apply_updates(p_ref, u);
+    s_ref = std::move(s2);
+    if (move_inputs) {
+      auto [p2, s3] = update_and_apply(tx, g, std::move(s), std::move(p));
+      p = std::move(p2);
+      s = std::move(s3);
+    } else {
+      const Tree p_before = deep_copy(p), s_before = deep_copy(s);
+      auto [p2, s3] = update_and_apply(tx, g, s, p);
+      RC_ASSERT(p == p_before);  // kept inputs are not modified
+      RC_ASSERT(s == s_before);
+      p = std::move(p2);
+      s = std::move(s3);
+    }
+    RC_ASSERT(p == p_ref);
+    RC_ASSERT(s == s_ref);
+  }
+}
+
+}  // namespace
 
 TEST_SUITE("optim") {
   TEST_CASE("optim.apply_updates: adds leaf by leaf and casts back to the params' dtype") {
@@ -147,4 +186,60 @@ TEST_SUITE("optim") {
     CHECK(apply_updates(std::move(p32), Tree{{"w", f64({0.25})}}).get("w").item<float>() == 1.25f);
   }
 
-}  // TEST_SUITE
+
+  TEST_CASE("optim.update_and_apply: the bits of update then apply_updates, for random Trees") {
+    CHECK(rc::check("sgd, with and without momentum, fused", [] {
+      const auto leaves_n = *rc::gen::inRange<std::size_t>(1, 5);
+      const bool grads_f64 = *rc::gen::arbitrary<bool>();
+      std::vector<std::pair<std::string, TreeValue>> items;
+      std::vector<std::size_t> sizes;
+      for (std::size_t i = 0; i < leaves_n; ++i) {
+        sizes.push_back(*rc::gen::inRange<std::size_t>(1, 300));
+        items.emplace_back("w" + std::to_string(i),
+                           random_leaf(sizes.back(), *rc::gen::arbitrary<bool>()));
+      }
+      const Tree params = Tree::from_entries(std::move(items));
+      std::vector<Tree> grads;
+      for (int step = 0; step < 3; ++step) {
+        std::vector<Array> g;
+        for (std::size_t n : sizes) g.push_back(random_leaf(n, grads_f64));
+        grads.push_back(with_leaves(params, g));
+      }
+      const double lr = *rc::gen::inRange(1, 200) / 1000.0;
+      const ScalarOrSchedule rate =
+          *rc::gen::arbitrary<bool>()
+              ? ScalarOrSchedule(lr)
+              : ScalarOrSchedule([lr](std::int64_t c) { return lr / static_cast<double>(c + 1); });
+      SgdOptions o;
+      if (*rc::gen::arbitrary<bool>()) o.momentum = *rc::gen::inRange(0, 100) / 100.0;
+      o.nesterov = *rc::gen::arbitrary<bool>();
+      const int acc = *rc::gen::inRange(0, 3);
+      if (acc > 0) o.accumulator_dtype = acc == 1 ? float32 : float64;
+      check_update_and_apply(sgd(rate, o), params, grads, *rc::gen::arbitrary<bool>());
+    }));
+    CHECK(rc::check("adam and adamw (update then apply_updates)", [] {
+      const auto n = *rc::gen::inRange<std::size_t>(1, 100);
+      const Tree params{{"w", random_leaf(n, *rc::gen::arbitrary<bool>())}};
+      const std::vector<Tree> grads{Tree{{"w", random_leaf(n, false)}},
+                                    Tree{{"w", random_leaf(n, false)}}};
+      check_update_and_apply(adam(0.01), params, grads, *rc::gen::arbitrary<bool>());
+      check_update_and_apply(adamw(0.01), params, grads, *rc::gen::arbitrary<bool>());
+    }));
+  }
+
+  TEST_CASE("optim.update_and_apply: integer params, errors") {
+    // An integer parameter: the sum is cast back to int32, as apply_updates does.
+    const Tree params{{"n", Array::from_vector(std::vector<std::int32_t>{1, 2}, {2})},
+                      {"w", f32({1.0f, 2.0f})}};
+    const Tree grads{{"n", f32({-10.0f, 20.0f})}, {"w", f32({1.0f, -1.0f})}};
+    auto [p, s] = update_and_apply(sgd(0.1), grads, sgd(0.1).init(params), params);
+    CHECK(array_equal(p.get("n"), Array::from_vector(std::vector<std::int32_t>{2, 0}, {2})));
+    CHECK(array_equal(p.get("w"), f32({0.9f, 2.1f})));
+    CHECK(s == sgd(0.1).init(params));
+    const Tree missing{{"w", f32({1.0f, -1.0f})}};
+    const std::string m =
+        message_of([&] { update_and_apply(sgd(0.1), missing, sgd(0.1).init(params), params); });
+    CHECK(m.find("[optim.update_and_apply]") == 0);
+    CHECK(m.find("n") != std::string::npos);
+  }
+}

@@ -5,6 +5,8 @@
 //   jute::Tree opt_state = tx.init(params);
 //   auto [updates, new_state] = tx.update(grads, opt_state, params);
 //   params = jute::optim::apply_updates(params, updates);
+//   // or, the same step in one call (one pass over the parameters for sgd):
+//   auto [new_params, next_state] = jute::optim::update_and_apply(tx, grads, opt_state, params);
 //
 // Transforms produce descent directions already scaled by -learning_rate, so updates are always
 // added. Nothing is stored inside a transformation: every count and moment lives in the state
@@ -83,6 +85,23 @@ GradientTransformation stateless(
 /// std::move lets a leaf nobody else holds be updated in its own buffer:
 /// `params = apply_updates(std::move(params), updates);`.
 Tree apply_updates(Tree params, const Tree& updates);
+
+/// What `update_and_apply` returns: `auto [params, state] = optim::update_and_apply(...)`.
+struct Applied {
+  Tree params;
+  Tree state;
+};
+
+/// One optimizer step: the params and state that `tx.update(grads, state, params)` followed by
+/// `apply_updates(params, updates)` give, bit for bit (Optax: `updates, state = tx.update(grads,
+/// state, params); params = optax.apply_updates(params, updates)`). Transformations that can
+/// (`sgd`, with or without momentum or Nesterov) compute each new parameter in the same pass as
+/// its update and never build the updates Tree; the others run the two calls. Pass the params
+/// and the state with std::move when you no longer need them: the new ones are then written
+/// into their buffers. ValueError naming the first differing path when the gradients and the
+/// params differ in structure.
+Applied update_and_apply(const GradientTransformation& tx, const Tree& grads, Tree state,
+                         Tree params);
 
 /// `step_size * new_tensors + (1 - step_size) * old_tensors` (Polyak averaging of targets).
 Tree incremental_update(const Tree& new_tensors, const Tree& old_tensors, double step_size);
