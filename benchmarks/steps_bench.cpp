@@ -53,9 +53,7 @@ Array input(const jute::Shape& shape, std::uint32_t seed) {
   return Array::from_vector(steps::values(n, seed, 0.0f, 1.0f), shape);
 }
 
-Array labels(int n, int classes) {
-  return Array::from_vector(steps::labels(n, classes), {n});
-}
+Array labels(int n, int classes) { return Array::from_vector(steps::labels(n, classes), {n}); }
 
 /// Uniform in ±1/√fan_in (LibTorch's default range; the values do not change the timing).
 Array uniform(const jute::Shape& shape, std::int64_t fan_in, std::uint32_t seed) {
@@ -252,7 +250,7 @@ void cnn_fwd(benchmark::State& state) {
 // ---- the GEMM roofline --------------------------------------------------------------------------
 
 using Sgemm = void (*)(bool ta, bool tb, int m, int n, int k, const float* a, const float* b,
-                      float* c);
+                       float* c);
 
 /// C (m×n) = op(A)·op(B), row-major, into preallocated C: OpenBLAS's cblas_sgemm...
 void openblas_sgemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b,

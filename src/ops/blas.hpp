@@ -34,7 +34,8 @@ inline void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int
   dnnl_status_t status = dnnl_success;
   {
     const OneDnnThreads threads;
-    status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    status =
+        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
   }
   if (status != dnnl_success)
     throw ValueError(std::string("[") + op_name + "] oneDNN's sgemm failed (status " +

@@ -7,8 +7,8 @@ namespace jute::optim {
 
 GradientTransformation sgd(ScalarOrSchedule learning_rate, const SgdOptions& o) {
   GradientTransformation lr = scale_by_learning_rate(std::move(learning_rate));
-  GradientTransformation chained = chain(
-      {o.momentum ? trace(*o.momentum, o.nesterov, o.accumulator_dtype) : identity(), lr});
+  GradientTransformation chained =
+      chain({o.momentum ? trace(*o.momentum, o.nesterov, o.accumulator_dtype) : identity(), lr});
   // The same chain, plus the one-pass form update_and_apply uses (fusion.hpp).
   return detail::sgd_applying(std::move(chained), std::move(lr), o.momentum, o.nesterov,
                               o.accumulator_dtype);

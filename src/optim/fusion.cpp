@@ -54,22 +54,21 @@ GradientTransformation sgd_applying(GradientTransformation chained, GradientTran
     const double factor = scaling.factor(scale_state);
     Tree next_scale = scaling.next_state(scale_state);
     if (!momentum) {
-      Tree p2 = map_leaves1<2>(
-          op, {Named{&grads, "gradients"}, Named{&params, "params", &params}},
-          [&](std::array<Array, 2>& a) {
-            return sgd_apply_leaf(std::move(a[1]), std::move(a[0]), factor);
-          });
+      Tree p2 = map_leaves1<2>(op, {Named{&grads, "gradients"}, Named{&params, "params", &params}},
+                               [&](std::array<Array, 2>& a) {
+                                 return sgd_apply_leaf(std::move(a[1]), std::move(a[0]), factor);
+                               });
       return {std::move(p2), Tree{{"0", std::move(first)}, {"1", std::move(next_scale)}}};
     }
     auto [trace] = take_subtrees<1>(op, std::move(first), {"trace"});
-    auto [p2, t2] = map_leaves<2, 3>(
-        op,
-        {Named{&grads, "gradients"}, Named{&params, "params", &params},
-         Named{&trace, "state's trace", &trace}},
-        [&](std::array<Array, 3>& a) {
-          return momentum_apply_leaf(std::move(a[1]), std::move(a[0]), std::move(a[2]), *momentum,
-                                     nesterov, factor, accumulator_dtype);
-        });
+    auto [p2, t2] = map_leaves<2, 3>(op,
+                                     {Named{&grads, "gradients"}, Named{&params, "params", &params},
+                                      Named{&trace, "state's trace", &trace}},
+                                     [&](std::array<Array, 3>& a) {
+                                       return momentum_apply_leaf(
+                                           std::move(a[1]), std::move(a[0]), std::move(a[2]),
+                                           *momentum, nesterov, factor, accumulator_dtype);
+                                     });
     return {std::move(p2),
             Tree{{"0", Tree{{"trace", std::move(t2)}}}, {"1", std::move(next_scale)}}};
   };

@@ -208,9 +208,8 @@ Array sgd_apply_leaf(Array p, Array g, double s) {
                   std::array{0})[0];
 }
 
-std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay,
-                                         bool nesterov, double s,
-                                         std::optional<DType> accumulator_dtype) {
+std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay, bool nesterov,
+                                         double s, std::optional<DType> accumulator_dtype) {
   const DType dt = p.dtype();
   if (!one_dtype(p, g) || !one_dtype(p, trace) || (accumulator_dtype && *accumulator_dtype != dt)) {
     auto r = trace_leaf(std::move(g), std::move(trace), decay, nesterov, s);

@@ -57,9 +57,8 @@ std::array<Array, 2> trace_leaf(Array g, Array trace, double decay, bool nestero
 Array sgd_apply_leaf(Array p, Array g, double s);
 /// `p + u` and the new trace, u and the trace as trace_leaf's with `post = s` (the trace cast to
 /// `accumulator_dtype` when given).
-std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay,
-                                         bool nesterov, double s,
-                                         std::optional<DType> accumulator_dtype);
+std::array<Array, 2> momentum_apply_leaf(Array p, Array g, Array trace, double decay, bool nesterov,
+                                         double s, std::optional<DType> accumulator_dtype);
 /// Moving average: {u, ema}; `debias_count` > 0 divides u by 1 - decay^debias_count.
 std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t debias_count);
 /// Adam at count `t` (after incrementing): {u, mu, nu} in the compute dtype.

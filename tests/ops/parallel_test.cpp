@@ -134,6 +134,22 @@ std::vector<Array> cnn_conv_results() {
   return r;
 }
 
+/// Runs `results` with 1 thread, then twice with 2: each result must have the same bits all
+/// three times (independent of the thread count, and run to run).
+template <class F>
+void check_same_bits_1_2_2(F results) {
+  const std::vector<Array> one = with_threads(1, results);
+  const std::vector<Array> two = with_threads(2, results);
+  const std::vector<Array> again = with_threads(2, results);
+  REQUIRE(one.size() == two.size());
+  REQUIRE(two.size() == again.size());
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    INFO("result " << i);
+    CHECK(array_equal(one[i], two[i]));
+    CHECK(array_equal(two[i], again[i]));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("ops.parallel") {
@@ -221,15 +237,7 @@ TEST_SUITE("ops.parallel") {
   }
 
   TEST_CASE("float32 matmul and its gradients give the same bits with 1 and 2 threads") {
-    const std::vector<Array> one = with_threads(1, matmul_results);
-    const std::vector<Array> two = with_threads(2, matmul_results);
-    const std::vector<Array> again = with_threads(2, matmul_results);
-    REQUIRE(one.size() == two.size());
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      INFO("result " << i);
-      CHECK(array_equal(one[i], two[i]));
-      CHECK(array_equal(two[i], again[i]));
-    }
+    check_same_bits_1_2_2(matmul_results);
   }
 
   TEST_CASE("threaded convolutions give the same bits run to run") {
@@ -242,15 +250,7 @@ TEST_SUITE("ops.parallel") {
   }
 
   TEST_CASE("oneDNN's convolutions give the same bits run to run and with 1 and 2 threads") {
-    const std::vector<Array> one = with_threads(1, cnn_conv_results);
-    const std::vector<Array> two = with_threads(2, cnn_conv_results);
-    const std::vector<Array> again = with_threads(2, cnn_conv_results);
-    REQUIRE(one.size() == two.size());
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      INFO("result " << i);
-      CHECK(array_equal(two[i], again[i]));
-      CHECK(array_equal(one[i], two[i]));
-    }
+    check_same_bits_1_2_2(cnn_conv_results);
   }
 
   TEST_CASE("integer power errors from inside a threaded loop") {

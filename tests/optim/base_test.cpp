@@ -186,7 +186,6 @@ TEST_SUITE("optim") {
     CHECK(apply_updates(std::move(p32), Tree{{"w", f64({0.25})}}).get("w").item<float>() == 1.25f);
   }
 
-
   TEST_CASE("optim.update_and_apply: the bits of update then apply_updates, for random Trees") {
     CHECK(rc::check("sgd, with and without momentum, fused", [] {
       const auto leaves_n = *rc::gen::inRange<std::size_t>(1, 5);
