@@ -1,17 +1,11 @@
 // The optimizers as chains of building blocks, exactly as Optax's alias.py builds them.
 #include "jute/optim/alias.hpp"
 
-#include "optim/fusion.hpp"
-
 namespace jute::optim {
 
 GradientTransformation sgd(ScalarOrSchedule learning_rate, const SgdOptions& o) {
-  GradientTransformation lr = scale_by_learning_rate(std::move(learning_rate));
-  GradientTransformation chained =
-      chain({o.momentum ? trace(*o.momentum, o.nesterov, o.accumulator_dtype) : identity(), lr});
-  // The same chain, plus the one-pass form update_and_apply uses (fusion.hpp).
-  return detail::sgd_applying(std::move(chained), std::move(lr), o.momentum, o.nesterov,
-                              o.accumulator_dtype);
+  return chain({o.momentum ? trace(*o.momentum, o.nesterov, o.accumulator_dtype) : identity(),
+                scale_by_learning_rate(std::move(learning_rate))});
 }
 
 GradientTransformation adam(ScalarOrSchedule learning_rate, const AdamOptions& o) {

@@ -1,5 +1,7 @@
 #include "jute/optim/base.hpp"
 
+#include <memory>
+
 #include "jute/errors.hpp"
 #include "optim/fusion.hpp"
 #include "optim/kernels.hpp"
@@ -31,10 +33,22 @@ Update GradientTransformation::update(const Tree& updates, Tree state,
 }
 
 GradientTransformation identity() {
-  return {[](const Tree&) { return Tree(); },
-          [](const Tree& updates, Tree state, const std::optional<Tree>&) {
-            return Update{updates, std::move(state)};
-          }};
+  // A following scaling and apply_updates can run as one pass: plain SGD (fusion.hpp).
+  auto hooks = std::make_shared<detail::FusionHooks>();
+  hooks->update_scaled_applied = [](const Tree& updates, Tree state, Tree params, double factor) {
+    Tree p = detail::map_leaves1<2>(
+        "optim.identity",
+        {detail::Named{&updates, "updates"}, detail::Named{&params, "params", &params}},
+        [factor](std::array<Array, 2>& a) {
+          return detail::sgd_apply_leaf(std::move(a[1]), std::move(a[0]), factor);
+        });
+    return Applied{std::move(p), std::move(state)};
+  };
+  return GradientTransformation([](const Tree&) { return Tree(); },
+                                [](const Tree& updates, Tree state, const std::optional<Tree>&) {
+                                  return Update{updates, std::move(state)};
+                                })
+      .with_fusion(std::move(hooks));
 }
 
 GradientTransformation set_to_zero() {
@@ -69,7 +83,11 @@ Tree apply_updates(Tree params, const Tree& updates) {
 Applied update_and_apply(const GradientTransformation& tx, const Tree& grads, Tree state,
                          Tree params) {
   detail::check_structure("optim.update_and_apply", params, "params", grads, "gradients");
-  if (const auto& hooks = tx.fusion(); hooks && hooks->update_and_apply)
+  // apply_updates casts each sum back to its parameter's dtype, which the one-pass loops do not:
+  // integer parameters take the two steps.
+  bool float_params = true;
+  for (const Array& p : leaves(params)) float_params = float_params && is_floating(p.dtype());
+  if (const auto& hooks = tx.fusion(); hooks && hooks->update_and_apply && float_params)
     return hooks->update_and_apply(grads, std::move(state), std::move(params));
   Update r = tx.update(grads, std::move(state), params);
   return {apply_updates(std::move(params), r.updates), std::move(r.state)};

@@ -150,7 +150,8 @@ Tree mask_tree(const Tree& mask, const Tree& tree, const char* what) {
 GradientTransformation chain(std::vector<GradientTransformation> transforms) {
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < transforms.size(); ++i) keys.push_back(std::to_string(i));
-  return sequence("optim.chain", std::move(keys), std::move(transforms));
+  GradientTransformation chained = sequence("optim.chain", std::move(keys), transforms);
+  return detail::applying_chain(std::move(chained), transforms);
 }
 
 GradientTransformation named_chain(

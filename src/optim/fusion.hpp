@@ -10,14 +10,16 @@
 // passes — `post * u` is rounded exactly as the scale pass rounds it — and the state layout is
 // unchanged.
 //
-// `update_and_apply` goes one step further for `sgd`: the new parameter `p + u` is computed in
-// the same loop as u (kernels.hpp: sgd_apply_leaf, momentum_apply_leaf), so the step reads each
-// parameter, gradient and trace once and writes each parameter and trace once, and no updates
-// Tree is built. Again the bits are those of `update` then `apply_updates`.
+// `update_and_apply` goes one step further for such a chain: the new parameter `p + u` is
+// computed in the same loop as u (kernels.hpp: sgd_apply_leaf, momentum_apply_leaf,
+// adam_apply_leaf), so the step reads each parameter, gradient and moment once and writes each
+// parameter and moment once, and no updates Tree is built. Again the bits are those of `update`
+// then `apply_updates`.
 #pragma once
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "jute/optim/base.hpp"
 
@@ -26,8 +28,14 @@ namespace jute::optim::detail {
 struct FusionHooks {
   using ScaledUpdateFn = std::function<Update(const Tree& updates, Tree state,
                                               const std::optional<Tree>& params, double factor)>;
+  using ScaledApplyFn =
+      std::function<Applied(const Tree& updates, Tree state, Tree params, double factor)>;
   /// Set on transformations that can absorb a following factor: update, then multiply by it.
   ScaledUpdateFn update_scaled;
+  /// Set on transformations that can also add that scaled update to the params in the same pass
+  /// (identity, trace, scale_by_adam): the new params and state; called with float params of the
+  /// updates' structure.
+  ScaledApplyFn update_scaled_applied;
   /// Set on pure scalings: the factor their update applies for `state`...
   std::function<double(const Tree& state)> factor;
   /// ...and the state their update returns.
@@ -38,16 +46,17 @@ struct FusionHooks {
 };
 
 /// A transformation whose update is `update_scaled(updates, state, params, 1.0)` and which a
-/// chain may fuse with a following scaling.
+/// chain may fuse with a following scaling (and, given `update_scaled_applied`, with
+/// apply_updates after that).
 GradientTransformation scalable(GradientTransformation::InitFn init,
-                                FusionHooks::ScaledUpdateFn update_scaled);
+                                FusionHooks::ScaledUpdateFn update_scaled,
+                                FusionHooks::ScaledApplyFn update_scaled_applied = nullptr);
 
-/// `sgd`'s chain (its first transformation `trace(*momentum, nesterov, accumulator_dtype)`, or
-/// identity without momentum, then `lr`, a pure scaling) with the hook that runs its update and
-/// apply_updates as one pass over each leaf.
-GradientTransformation sgd_applying(GradientTransformation chained, GradientTransformation lr,
-                                    std::optional<double> momentum, bool nesterov,
-                                    std::optional<DType> accumulator_dtype);
+/// `chain(transforms)` as built (`chained`), with the `update_and_apply` hook when the chain is
+/// [a transformation with `update_scaled_applied`, a pure scaling] — sgd, with or without
+/// momentum, and adam are: the whole step as one pass over each leaf.
+GradientTransformation applying_chain(GradientTransformation chained,
+                                      const std::vector<GradientTransformation>& transforms);
 
 /// A pure scaling: `update` multiplies every leaf by `factor(state)` and returns
 /// `next_state(state)`.

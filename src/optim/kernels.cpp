@@ -290,9 +290,12 @@ std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t deb
       std::array{0, 1});
 }
 
-std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o, std::int32_t t,
-                               double post) {
-  const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
+namespace {
+
+/// Adam's formula for `o` at count t in `dt`: calls `run(k, f)` with the constants and the
+/// per-element formula `f(k, g, mu, nu) -> {post * u, mu, nu}`.
+template <class Run>
+auto with_adam_formula(const AdamOptions& o, std::int32_t t, double post, DType dt, Run run) {
   const double bc1 = bias_correction(o.b1, t, dt);
   const double bc2 = bias_correction(o.b2, t, dt);
   if (o.nesterov) {
@@ -300,27 +303,49 @@ std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o
     const double bc1_next = bias_correction(o.b1, static_cast<std::int64_t>(t) + 1, dt);
     const std::array k{1.0 - o.b1, o.b1,       1.0 - o.b2, o.b2,     bc1,
                        bc2,        o.eps_root, o.eps,      bc1_next, post};
-    return fused<3>(
-        dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
-        [](const auto& k, const auto& x, const auto& m, const auto& v) {
-          const auto m2 = k[0] * x + k[1] * m;
-          const auto v2 = k[2] * (x * x) + k[3] * v;
-          const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
-          const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-          return std::array{k[9] * u, m2, v2};
-        },
-        std::array{0, 1, 2});
+    return run(k, [](const auto& k, const auto& x, const auto& m, const auto& v) {
+      const auto m2 = k[0] * x + k[1] * m;
+      const auto v2 = k[2] * (x * x) + k[3] * v;
+      const auto m_hat = k[1] * (m2 / k[8]) + k[0] * (x / k[4]);
+      const auto u = m_hat / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+      return std::array{k[9] * u, m2, v2};
+    });
   }
   const std::array k{1.0 - o.b1, o.b1, 1.0 - o.b2, o.b2, bc1, bc2, o.eps_root, o.eps, post};
-  return fused<3>(
-      dt, std::array{std::move(g), std::move(mu), std::move(nu)}, k,
-      [](const auto& k, const auto& x, const auto& m, const auto& v) {
-        const auto m2 = k[0] * x + k[1] * m;
-        const auto v2 = k[2] * (x * x) + k[3] * v;
-        const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
-        return std::array{k[8] * u, m2, v2};
-      },
-      std::array{0, 1, 2});
+  return run(k, [](const auto& k, const auto& x, const auto& m, const auto& v) {
+    const auto m2 = k[0] * x + k[1] * m;
+    const auto v2 = k[2] * (x * x) + k[3] * v;
+    const auto u = (m2 / k[4]) / (vsqrt(v2 / k[5] + k[6]) + k[7]);
+    return std::array{k[8] * u, m2, v2};
+  });
+}
+
+}  // namespace
+
+std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o, std::int32_t t,
+                               double post) {
+  const DType dt = promote_types(compute_dtype(g, mu), nu.dtype());
+  std::array in{std::move(g), std::move(mu), std::move(nu)};
+  return with_adam_formula(o, t, post, dt, [&](const auto& k, const auto& f) {
+    return fused<3>(dt, std::move(in), k, f, std::array{0, 1, 2});
+  });
+}
+
+std::array<Array, 3> adam_apply_leaf(Array p, Array g, Array mu, Array nu, const AdamOptions& o,
+                                     std::int32_t t, double post) {
+  const DType dt = p.dtype();
+  if (!one_dtype(p, g) || !one_dtype(p, mu) || !one_dtype(p, nu) ||
+      (o.mu_dtype && *o.mu_dtype != dt)) {
+    const DType nu_dtype = nu.dtype();
+    auto r = adam_leaf(std::move(g), std::move(mu), std::move(nu), o, t, post);
+    if (o.mu_dtype) r[1] = r[1].astype(*o.mu_dtype);
+    r[2] = r[2].astype(nu_dtype);
+    return {apply_update_leaf(std::move(p), std::move(r[0])), std::move(r[1]), std::move(r[2])};
+  }
+  std::array in{std::move(p), std::move(g), std::move(mu), std::move(nu)};
+  return with_adam_formula(o, t, post, dt, [&](const auto& k, const auto& f) {
+    return fused<3>(dt, std::move(in), k, applied(f), std::array{0, 2, 3});
+  });
 }
 
 namespace {

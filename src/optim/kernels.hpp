@@ -64,6 +64,10 @@ std::array<Array, 2> ema_leaf(Array g, Array ema, double decay, std::int64_t deb
 /// Adam at count `t` (after incrementing): {u, mu, nu} in the compute dtype.
 std::array<Array, 3> adam_leaf(Array g, Array mu, Array nu, const AdamOptions& o, std::int32_t t,
                                double post = 1.0);
+/// `p + u` and the new moments, as adam_leaf's with the moments cast as scale_by_adam casts them
+/// (mu to `o.mu_dtype` when given, nu to its own dtype); one loop when all four share a dtype.
+std::array<Array, 3> adam_apply_leaf(Array p, Array g, Array mu, Array nu, const AdamOptions& o,
+                                     std::int32_t t, double post);
 /// RMSprop: {u, nu}; `t` is used only with bias correction.
 std::array<Array, 2> rms_leaf(Array g, Array nu, const RmsOptions& o, std::int32_t t,
                               double post = 1.0);

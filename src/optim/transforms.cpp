@@ -48,6 +48,11 @@ GradientTransformation leafwise_with_params(const char* op,
           }};
 }
 
+/// scale_by_adam's state.
+Tree adam_state(std::int32_t count, Tree mu, Tree nu) {
+  return Tree{{"count", int32_scalar(count)}, {"mu", std::move(mu)}, {"nu", std::move(nu)}};
+}
+
 }  // namespace
 
 // ---- scaling ---------------------------------------------------------------------------------
@@ -122,9 +127,21 @@ GradientTransformation scale_by_adam(const AdamOptions& o) {
                                        r[2] = r[2].astype(nu_dtype);
                                        return r;
                                      });
-        return Update{
-            std::move(u),
-            Tree{{"count", int32_scalar(t)}, {"mu", std::move(mu2)}, {"nu", std::move(nu2)}}};
+        return Update{std::move(u), adam_state(t, std::move(mu2), std::move(nu2))};
+      },
+      [o](const Tree& updates, Tree state, Tree params, double post) {
+        const char* op = "optim.scale_by_adam";
+        const std::int32_t t = safe_increment(read_count(op, state));
+        auto [mu, nu] = detail::take_subtrees<2>(op, std::move(state), {"mu", "nu"});
+        auto [p2, mu2, nu2] = detail::map_leaves<3, 4>(
+            op,
+            {Named{&updates, "updates"}, Named{&params, "params", &params},
+             Named{&mu, "state's mu", &mu}, Named{&nu, "state's nu", &nu}},
+            [&](std::array<Array, 4>& a) {
+              return detail::adam_apply_leaf(std::move(a[1]), std::move(a[0]), std::move(a[2]),
+                                             std::move(a[3]), o, t, post);
+            });
+        return Applied{std::move(p2), adam_state(t, std::move(mu2), std::move(nu2))};
       });
 }
 
@@ -367,6 +384,19 @@ GradientTransformation trace(double decay, bool nesterov, std::optional<DType> a
               return r;
             });
         return Update{std::move(u), Tree{{"trace", std::move(t2)}}};
+      },
+      [=](const Tree& updates, Tree state, Tree params, double post) {
+        const char* op = "optim.trace";
+        auto [tr] = detail::take_subtrees<1>(op, std::move(state), {"trace"});
+        auto [p2, t2] = detail::map_leaves<2, 3>(
+            op,
+            {Named{&updates, "updates"}, Named{&params, "params", &params},
+             Named{&tr, "state's trace", &tr}},
+            [&](std::array<Array, 3>& a) {
+              return detail::momentum_apply_leaf(std::move(a[1]), std::move(a[0]), std::move(a[2]),
+                                                 decay, nesterov, post, accumulator_dtype);
+            });
+        return Applied{std::move(p2), Tree{{"trace", std::move(t2)}}};
       });
 }
 

@@ -6,6 +6,8 @@
 #include "jute/ops.hpp"
 #include "jute/optim/alias.hpp"
 #include "jute/optim/base.hpp"
+#include "jute/optim/combine.hpp"
+#include "jute/optim/transforms.hpp"
 #include "optim/optim_test_util.hpp"
 
 using namespace jute;
@@ -216,13 +218,30 @@ TEST_SUITE("optim") {
       if (acc > 0) o.accumulator_dtype = acc == 1 ? float32 : float64;
       check_update_and_apply(sgd(rate, o), params, grads, *rc::gen::arbitrary<bool>());
     }));
-    CHECK(rc::check("adam and adamw (update then apply_updates)", [] {
-      const auto n = *rc::gen::inRange<std::size_t>(1, 100);
-      const Tree params{{"w", random_leaf(n, *rc::gen::arbitrary<bool>())}};
+    CHECK(rc::check("adam and nadam fused, adamw and rmsprop by the two calls", [] {
+      const auto n = *rc::gen::inRange<std::size_t>(1, 300);
+      const Tree params{{"w", random_leaf(n, *rc::gen::arbitrary<bool>())},
+                        {"b", random_leaf(7, *rc::gen::arbitrary<bool>())}};
+      const bool grads_f64 = *rc::gen::arbitrary<bool>();
+      std::vector<Tree> grads;
+      for (int step = 0; step < 3; ++step)
+        grads.push_back(Tree{{"w", random_leaf(n, grads_f64)}, {"b", random_leaf(7, grads_f64)}});
+      AdamOptions o;
+      if (*rc::gen::arbitrary<bool>()) o.mu_dtype = *rc::gen::arbitrary<bool>() ? float32 : float64;
+      const bool move_inputs = *rc::gen::arbitrary<bool>();
+      check_update_and_apply(adam(0.01, o), params, grads, move_inputs);
+      check_update_and_apply(nadam(0.01, o), params, grads, move_inputs);
+      check_update_and_apply(adamw(0.01), params, grads, move_inputs);
+      check_update_and_apply(rmsprop(0.01), params, grads, move_inputs);
+    }));
+    CHECK(rc::check("a chain of momentum and a schedule, written by hand", [] {
+      const auto n = *rc::gen::inRange<std::size_t>(1, 300);
+      const Tree params{{"w", random_leaf(n, false)}};
       const std::vector<Tree> grads{Tree{{"w", random_leaf(n, false)}},
                                     Tree{{"w", random_leaf(n, false)}}};
-      check_update_and_apply(adam(0.01), params, grads, *rc::gen::arbitrary<bool>());
-      check_update_and_apply(adamw(0.01), params, grads, *rc::gen::arbitrary<bool>());
+      const auto tx = chain({trace(0.9, *rc::gen::arbitrary<bool>()),
+                             scale_by_schedule([](std::int64_t c) { return -0.1 / (1.0 + c); })});
+      check_update_and_apply(tx, params, grads, *rc::gen::arbitrary<bool>());
     }));
   }
 

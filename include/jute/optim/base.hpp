@@ -5,7 +5,7 @@
 //   jute::Tree opt_state = tx.init(params);
 //   auto [updates, new_state] = tx.update(grads, opt_state, params);
 //   params = jute::optim::apply_updates(params, updates);
-//   // or, the same step in one call (one pass over the parameters for sgd):
+//   // or, the same step in one call (one pass over the parameters for sgd and adam):
 //   auto [new_params, next_state] = jute::optim::update_and_apply(tx, grads, opt_state, params);
 //
 // Transforms produce descent directions already scaled by -learning_rate, so updates are always
@@ -95,8 +95,9 @@ struct Applied {
 /// One optimizer step: the params and state that `tx.update(grads, state, params)` followed by
 /// `apply_updates(params, updates)` give, bit for bit (Optax: `updates, state = tx.update(grads,
 /// state, params); params = optax.apply_updates(params, updates)`). Transformations that can
-/// (`sgd`, with or without momentum or Nesterov) compute each new parameter in the same pass as
-/// its update and never build the updates Tree; the others run the two calls. Pass the params
+/// (`sgd` with or without momentum or Nesterov, `adam`, `nadam`; docs/optim.md lists them)
+/// compute each new parameter in the same pass as its update and never build the updates Tree;
+/// the others run the two calls. Pass the params
 /// and the state with std::move when you no longer need them: the new ones are then written
 /// into their buffers. ValueError naming the first differing path when the gradients and the
 /// params differ in structure.
