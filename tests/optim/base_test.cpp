@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <rapidcheck.h>
 
+#include "jute/autodiff.hpp"
 #include "jute/ops.hpp"
 #include "jute/optim/alias.hpp"
 #include "jute/optim/base.hpp"
@@ -259,5 +260,29 @@ TEST_SUITE("optim") {
         message_of([&] { update_and_apply(sgd(0.1), missing, sgd(0.1).init(params), params); });
     CHECK(m.find("[optim.update_and_apply]") == 0);
     CHECK(m.find("n") != std::string::npos);
+  }
+
+  TEST_CASE("optim.update_and_apply: differentiable, with the gradients of the two calls") {
+    // d/dp of sum(new_params²) after one step whose gradients depend on p (a meta-gradient).
+    const Tree p0{{"w", f32({0.5f, -1.5f, 2.0f})}, {"b", f32({0.25f})}};
+    for (const auto& tx : {sgd(0.1, {.momentum = 0.9, .nesterov = true}), adam(0.1)}) {
+      const Tree state = tx.init(p0);
+      const auto grads_of = [](const Tree& p) {
+        return tree_map([](const Array& x) { return x * x; }, p);
+      };
+      const auto loss = [](const Tree& p) {
+        Array total = Array::scalar(0.0, float32);
+        for (const Array& x : leaves(p)) total = total + sum(x * x);
+        return total;
+      };
+      const Tree fused = grad(TreeFn([&](const Tree& p) {
+        return loss(update_and_apply(tx, grads_of(p), state, p).params);
+      }))(p0);
+      const Tree two_calls = grad(TreeFn([&](const Tree& p) {
+        return loss(apply_updates(p, tx.update(grads_of(p), state, p).updates));
+      }))(p0);
+      CHECK(fused == two_calls);
+      CHECK(!(fused == zeros_like_tree(p0)));
+    }
   }
 }
