@@ -74,7 +74,8 @@ Tree layer(const jute::Shape& kernel_shape, std::uint32_t seed) {
 Array dense(const Tree& p, const Array& x) { return matmul(x, p.get("kernel")) + p.get("bias"); }
 
 Array conv(const Tree& p, const Array& x) {
-  return conv_general_dilated(x, p.get("kernel"), {1, 1}, jute::Padding::same()) + p.get("bias");
+  return conv_general_dilated_bias(x, p.get("kernel"), p.get("bias"), {1, 1},
+                                   jute::Padding::same());
 }
 
 /// Flax's avg_pool with a 2×2 window and stride: the window sums over 4.

@@ -197,6 +197,16 @@ Array conv_general_dilated(const Array& lhs, const Array& rhs, const Shape& wind
                            const Shape& lhs_dilation = {}, const Shape& rhs_dilation = {},
                            std::int64_t feature_group_count = 1);
 
+/// conv_general_dilated(lhs, rhs, ...) + bias, where `bias` has shape (O,) (one value per output
+/// channel), as one op: float32 convolutions add the bias inside the convolution and compute the
+/// kernel and bias gradients in one pass (docs/conv.md). Its gradient with respect to `bias` is
+/// the cotangent summed over every axis but the last.
+Array conv_general_dilated_bias(const Array& lhs, const Array& rhs, const Array& bias,
+                                const Shape& window_strides = {},
+                                const Padding& padding = Padding("VALID"),
+                                const Shape& lhs_dilation = {}, const Shape& rhs_dilation = {},
+                                std::int64_t feature_group_count = 1);
+
 enum class ReduceOp { Max, Sum };
 /// lax.reduce_window: reduces windows of `window` (one entry per axis of `a`) moved by `strides`,
 /// with padding per axis; padded elements are -inf for Max and 0 for Sum.

@@ -183,9 +183,11 @@ Array Conv::operator()(Scope& s, const Array& input) const {
   if (mask.valid()) kernel = kernel * mask;
   const Array bias = use_bias ? s.param("bias", bias_init, {features}, param_dtype) : Array();
   const DType dt = detail::compute_dtype(dtype, {x.dtype(), kernel.dtype()});
-  const Array y =
-      conv_general_dilated(cast(x, dt), cast(kernel, dt), st, lax_padding, in_dil, k_dil, groups);
-  return flat.restore(add_bias(y, bias, dt));
+  if (bias.valid())
+    return flat.restore(conv_general_dilated_bias(cast(x, dt), cast(kernel, dt), cast(bias, dt), st,
+                                                  lax_padding, in_dil, k_dil, groups));
+  return flat.restore(
+      conv_general_dilated(cast(x, dt), cast(kernel, dt), st, lax_padding, in_dil, k_dil, groups));
 }
 
 Array ConvTranspose::operator()(Scope& s, const Array& input) const {

@@ -79,6 +79,32 @@ void harmonize(Array& a, Array& b) {
 
 }  // namespace
 
+Array conv_bias_op(const Array& x_in, const Array& w_in, const Array& b_in,
+                   const ConvGeometry& geo) {
+  const DType t = promote_types(promote_types(x_in.dtype(), w_in.dtype()), b_in.dtype());
+  const Array x = x_in.astype(t), w = w_in.astype(t), b = b_in.astype(t);
+  const bool shape_only = any_abstract(x, w, b);
+  Array out = shape_only ? abstract(t, geo.out_shape()) : empty(t, geo.out_shape());
+  if (!shape_only)
+    conv_bias_kernel(geo, t, x.raw_data(), w.raw_data(), b.raw_data(), mutable_raw(out));
+  if (!any_traced(x, w, b)) return out;
+  return record("conv_general_dilated_bias", out, {x, w, b},
+                [geo](const Array& ct, const std::vector<Array>& in, const Array&) {
+                  // The bias gradient is a separate column sum: oneDNN's backward-weights with its
+                  // bias gradient was slower than without it plus this sum (docs/conv.md).
+                  Array db;
+                  if (may_need_cotangent(in[2])) {
+                    std::vector<int> all_but_channels(static_cast<std::size_t>(ct.ndim() - 1));
+                    for (int a = 0; a < ct.ndim() - 1; ++a) all_but_channels[a] = a;
+                    db = sum(ct, Axes(all_but_channels));
+                  }
+                  return std::vector<Array>{
+                      may_need_cotangent(in[0]) ? conv_input_grad(ct, in[1], geo) : Array(),
+                      may_need_cotangent(in[1]) ? conv_kernel_grad(in[0], ct, geo) : Array(), db};
+                },
+                {.output = false, .values_of = 0b011});
+}
+
 Array conv_op(ConvRole role, const Array& a_in, const Array& b_in, const ConvGeometry& geo) {
   Array a = a_in, b = b_in;
   harmonize(a, b);
@@ -223,6 +249,27 @@ Array conv_general_dilated(const Array& lhs, const Array& rhs, const Shape& wind
   auto geo = detail::make_conv_geometry(lhs.shape(), rhs.shape(), window_strides, padding,
                                         lhs_dilation, rhs_dilation, feature_group_count);
   return detail::conv_forward(lhs, rhs, geo);  // promotes mixed float dtypes
+}
+
+Array conv_general_dilated_bias(const Array& lhs, const Array& rhs, const Array& bias,
+                                const Shape& window_strides, const Padding& padding,
+                                const Shape& lhs_dilation, const Shape& rhs_dilation,
+                                std::int64_t feature_group_count) {
+  constexpr const char* op = "[conv_general_dilated_bias] ";
+  for (const Array* a : {&lhs, &rhs, &bias})
+    if (!is_floating(a->dtype()))
+      throw DtypeError(op + std::string("Operands of dtype ") + std::string(name(a->dtype())) +
+                       " are not supported (lhs " + detail::shape_str(lhs.shape()) + ", rhs " +
+                       detail::shape_str(rhs.shape()) + ", bias " +
+                       detail::shape_str(bias.shape()) + "); convert them with astype(float32).");
+  auto geo = detail::make_conv_geometry(lhs.shape(), rhs.shape(), window_strides, padding,
+                                        lhs_dilation, rhs_dilation, feature_group_count);
+  if (bias.shape() != Shape{geo.out_channels})
+    throw ShapeError(op + std::string("bias with shape ") + detail::shape_str(bias.shape()) +
+                     " must have shape (" + std::to_string(geo.out_channels) +
+                     ",), one value per output channel of rhs with shape " +
+                     detail::shape_str(rhs.shape()) + ".");
+  return detail::conv_bias_op(lhs, rhs, bias, geo);
 }
 
 }  // namespace jute

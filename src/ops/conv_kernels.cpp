@@ -584,6 +584,18 @@ void transposed_conv_kernel(ConvRole role, const ConvGeometry& geo, const T* a, 
   }
 }
 
+/// Whether oneDNN computes this convolution (transposed ones go through the exchanged geometry).
+bool on_onednn(const ConvGeometry& geo, DType dtype) {
+  return dtype == DType::Float32 && !is_transposed(geo) && onednn_conv_supported(geo);
+}
+
+/// Output positions: the rows of (N·out..., O).
+std::int64_t output_rows(const ConvGeometry& geo) {
+  std::int64_t rows = geo.batch;
+  for (auto o : geo.out) rows *= o;
+  return rows;
+}
+
 }  // namespace
 
 std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
@@ -601,9 +613,8 @@ std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role) {
 void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
                  void* out) {
   const bool transposed = is_transposed(geo);
-  if (dtype == DType::Float32 && !transposed && onednn_conv_supported(geo) &&
-      onednn_conv(role, geo, static_cast<const float*>(a), static_cast<const float*>(b),
-                  static_cast<float*>(out)))
+  if (on_onednn(geo, dtype) && onednn_conv(role, geo, static_cast<const float*>(a),
+                                           static_cast<const float*>(b), static_cast<float*>(out)))
     return;
   auto run = [&](auto tag) {
     using T = decltype(tag);
@@ -642,6 +653,25 @@ void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void
     run(float{});
   else
     run(double{});
+}
+
+void conv_bias_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* w,
+                      const void* bias, void* out) {
+  conv_kernel(ConvRole::Output, geo, dtype, x, w, out);
+  auto add = [&](auto tag) {
+    using T = decltype(tag);
+    const T* b = static_cast<const T*>(bias);
+    T* y = static_cast<T*>(out);
+    const std::int64_t O = geo.out_channels, rows = output_rows(geo);
+    parallel_for(rows, grain_for(O), [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t r = first; r < last; ++r)
+        for (std::int64_t o = 0; o < O; ++o) y[r * O + o] += b[o];
+    });
+  };
+  if (dtype == DType::Float32)
+    add(float{});
+  else
+    add(double{});
 }
 
 }  // namespace jute::detail

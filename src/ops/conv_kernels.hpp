@@ -61,10 +61,19 @@ std::pair<ConvRole, ConvRole> conv_operand_roles(ConvRole role);
 void conv_kernel(ConvRole role, const ConvGeometry& geo, DType dtype, const void* a, const void* b,
                  void* out);
 
+/// conv_kernel's Output plus `bias` (O values, same dtype) added at every output position.
+void conv_bias_kernel(const ConvGeometry& geo, DType dtype, const void* x, const void* w,
+                      const void* bias, void* out);
+
 /// The recorded op computing `role` from `a`, `b` (in the order of conv_operand_roles); it records
 /// itself when an operand is traced. Operands must have the shapes the geometry says (the callers
 /// guarantee it); mixed float dtypes are promoted.
 Array conv_op(ConvRole role, const Array& a, const Array& b, const ConvGeometry& geo);
+
+/// conv_forward(x, w) + bias (shape (O,)) as one recorded op; mixed float dtypes are promoted.
+/// Its rule is conv_input_grad, conv_kernel_grad and the cotangent summed over all but the last
+/// axis.
+Array conv_bias_op(const Array& x, const Array& w, const Array& bias, const ConvGeometry& geo);
 
 inline Array conv_forward(const Array& x, const Array& w, const ConvGeometry& geo) {
   return conv_op(ConvRole::Output, x, w, geo);

@@ -14,9 +14,7 @@ bool onednn_conv_supported(const ConvGeometry& geo);
 
 /// conv_kernel's `role` for float32 through oneDNN (`onednn_conv_supported(geo)` must hold);
 /// false, having written nothing, when oneDNN has no implementation for it after all.
-/// Output may add `bias` (O values) to every output position; Kernel may also write the bias
-/// gradient, the sum of `b` (the output cotangent) over all but its channel axis, to `diff_bias`.
-bool onednn_conv(ConvRole role, const ConvGeometry& geo, const float* a, const float* b, float* out,
-                 const float* bias = nullptr, float* diff_bias = nullptr);
+bool onednn_conv(ConvRole role, const ConvGeometry& geo, const float* a, const float* b,
+                 float* out);
 
 }  // namespace jute::detail

@@ -358,6 +358,53 @@ TEST_SUITE("conv") {
         {Array::from_vector(xv, c.xs, float64), Array::from_vector(wv, c.ws, float64)}, 3));
   }
 
+  TEST_CASE("conv_general_dilated_bias: conv plus bias, its gradients and errors") {
+    const Array x = Array::from_vector(
+        std::vector<double>{1, -2, 3, 0.5, 4, -1, 2, 2, -3, 1, 0, 5, -0.5, 1.5, 2.5, -4, 3, 1},
+        {1, 3, 3, 2}, float32);
+    const Array w =
+        Array::from_vector(std::vector<double>{1, 0, -1, 2, 0.5, 1, 1, -1, 2, 0, 3, 1, -2, 1, 0, 1},
+                           {2, 2, 2, 2}, float32);
+    const Array b = Array::from_vector(std::vector<double>{0.25, -1}, {2}, float32);
+    // The same bits as the convolution followed by the broadcast add (oneDNN path in float32).
+    CHECK(array_equal(conv_general_dilated_bias(x, w, b, {1, 1}, "SAME"),
+                      conv_general_dilated(x, w, {1, 1}, "SAME") + b));
+    // The im2col path: lhs dilation, groups, float64.
+    const Array x64 = x.astype(float64), w64 = reshape(w, {2, 2, 1, 4}).astype(float64);
+    const Array b64 = Array::from_vector(std::vector<double>{1, 2, 3, 4}, {4}, float64);
+    CHECK(array_equal(conv_general_dilated_bias(x64, w64, b64, {1, 1}, "SAME", {2, 1}, {}, 2),
+                      conv_general_dilated(x64, w64, {1, 1}, "SAME", {2, 1}, {}, 2) + b64));
+    // Mixed dtypes promote; the bias gradient is the cotangent summed over all but the channels.
+    CHECK(conv_general_dilated_bias(x, w, b.astype(float64)).dtype() == float64);
+    auto [y, pullback] = vjp(
+        [&](const std::vector<Array>& a) {
+          return conv_general_dilated_bias(a[0], a[1], a[2], {1, 1}, "SAME");
+        },
+        {x, w, b});
+    const Array u = Array::from_vector(
+        std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18},
+        y.shape(), float32);
+    const auto cts = pullback(u);
+    CHECK(cts[2].to_vector<float>() == std::vector<float>{81, 90});
+    auto [y_ref, pullback_ref] = vjp(
+        [&](const std::vector<Array>& a) {
+          return conv_general_dilated(a[0], a[1], {1, 1}, "SAME") + a[2];
+        },
+        {x, w, b});
+    const auto ref = pullback_ref(u);
+    CHECK(array_equal(cts[0], ref[0]));
+    CHECK(array_equal(cts[1], ref[1]));
+    CHECK_NOTHROW(testing::check_grads(
+        [](const std::vector<Array>& a) {
+          return tanh(conv_general_dilated_bias(a[0], a[1], a[2], {2, 1}, "SAME", {}, {1, 2}, 2));
+        },
+        {x64, w64, b64 * 0.1}, 2));
+    CHECK(message_of([&] { conv_general_dilated_bias(x, w, ones({3})); }) ==
+          "[conv_general_dilated_bias] bias with shape (3,) must have shape (2,), one value per "
+          "output channel of rhs with shape (2,2,2,2).");
+    CHECK_THROWS_AS(conv_general_dilated_bias(x, w, ones({2}, int32)), DtypeError);
+  }
+
   TEST_CASE("conv: gradients with respect to one operand") {
     // The rule skips the cotangent of an operand that no trace follows; the other must not change.
     ConvCase c;
