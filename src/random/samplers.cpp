@@ -245,7 +245,7 @@ void randint_32(KeyWords k, std::int64_t n, std::int64_t minval, std::int64_t ma
   const auto base = static_cast<std::uint32_t>(lo);
   const FastMod mod(span == 0 ? 1 : span);
   for_each_bits32(k1, 0, static_cast<std::uint64_t>(n),
-                  [&](std::uint64_t first, const std::uint32_t* hb, std::int64_t m) {
+                  [&, k2 = k2](std::uint64_t first, const std::uint32_t* hb, std::int64_t m) {
                     detail::threefry_bits32(k2.k0, k2.k1, detail::hi32(first), detail::lo32(first),
                                             m, lo_bits);
                     auto* o = out + first;
