@@ -4,13 +4,11 @@
 #pragma once
 
 #include <cblas.h>
-#include <dnnl.h>
 
 #include <climits>
 #include <cstdint>
 #include <string>
 
-#include "core/onednn.hpp"
 #include "jute/errors.hpp"
 
 namespace jute::detail {
@@ -26,23 +24,13 @@ inline blasint blas_int(std::int64_t v, const char* op) {
 
 /// Row-major C (m×n, leading dimension ldc) = op(A) @ op(B) + beta·C, where op transposes the
 /// operands whose flag is set; `op_name` names the caller in errors. With beta = 0, C is only
-/// written (its old contents, NaN or not, do not matter).
-inline void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int64_t n,
-                 std::int64_t k, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
-                 float beta, float* c, std::int64_t ldc) {
-  for (const std::int64_t d : {m, n, k, lda, ldb, ldc}) blas_int(d, op_name);  // one rule for both
-  dnnl_status_t status = dnnl_success;
-  {
-    const OneDnnThreads threads;
-    status =
-        dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  }
-  if (status != dnnl_success)
-    throw ValueError(std::string("[") + op_name + "] oneDNN's sgemm failed (status " +
-                     std::to_string(static_cast<int>(status)) + ") for a " + std::to_string(m) +
-                     "×" + std::to_string(k) + " by " + std::to_string(k) + "×" +
-                     std::to_string(n) + " product; check the operands' sizes.");
-}
+/// written (its old contents, NaN or not, do not matter). Float32 (src/ops/blas.cpp): oneDNN's
+/// sgemm, one OpenMP thread per call; a large product is cut into a fixed number of row or
+/// column blocks that depends on the shape and the machine, never on the thread count, and jute's
+/// threads compute the blocks, so the bits are the same for any thread count.
+void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc);
 inline void gemm(const char* op_name, bool ta, bool tb, std::int64_t m, std::int64_t n,
                  std::int64_t k, const double* a, std::int64_t lda, const double* b,
                  std::int64_t ldb, double beta, double* c, std::int64_t ldc) {

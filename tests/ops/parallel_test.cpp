@@ -95,7 +95,7 @@ std::vector<Array> conv_results() {
 
 /// float32 matmuls and their gradients at the shapes jute's models use: an MLP layer (forward,
 /// input and kernel gradients), a long contraction (a kernel gradient over many rows), a batched
-/// product, a small deep-MLP layer, and odd sizes.
+/// product, a small deep-MLP layer, odd sizes, and single rows and columns.
 std::vector<Array> matmul_results() {
   std::vector<Array> r;
   const auto layer = [&](std::int64_t batch, std::int64_t in, std::int64_t out, std::uint32_t s) {
@@ -111,6 +111,12 @@ std::vector<Array> matmul_results() {
   layer(32, 64, 64, 30);
   layer(8192, 96, 64, 40);
   layer(77, 131, 45, 50);
+  // Shapes for which oneDNN's own threading gave other bits at 2 threads than at 1: one row,
+  // few rows against a transposed operand, one column, a long dot product.
+  layer(1, 784, 512, 70);
+  layer(16, 784, 512, 80);
+  layer(33, 784, 1, 90);
+  r.push_back(matmul(values({20000}, 100), values({20000}, 101)));
   r.push_back(matmul(values({4, 96, 200}, 60), values({4, 200, 72}, 61)));
   return r;
 }
