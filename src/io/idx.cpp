@@ -29,8 +29,8 @@ struct ElementType {
   DType dtype;       // jute's dtype
 };
 
-constexpr ElementType kTypes[] = {{0x08, 1, uint8},   {0x09, 1, int32},   {0x0B, 2, int32},
-                                  {0x0C, 4, int32},   {0x0D, 4, float32}, {0x0E, 8, float64}};
+constexpr ElementType kTypes[] = {{0x08, 1, uint8}, {0x09, 1, int32},   {0x0B, 2, int32},
+                                  {0x0C, 4, int32}, {0x0D, 4, float32}, {0x0E, 8, float64}};
 
 /// The header of IDX data: element type, shape and the header's length; nullopt-like
 /// (`complete == false`) while fewer bytes than the header needs are available.
@@ -64,7 +64,7 @@ Header parse_header(std::span<const std::uint8_t> b, const std::string& what) {
   h.type = *t;
   h.data_bytes = checked_nbytes(h.shape, t->size);
   if (h.data_bytes == kOverflow)
-    idx_error(what, "its shape " + detail::shape_str(h.shape) + " has more than 2^64 bytes");
+    idx_error(what, "its shape " + detail::shape_str(h.shape) + " has " + kTooLarge);
   h.complete = true;
   return h;
 }
@@ -95,7 +95,8 @@ Bytes gunzip_idx(std::span<const std::uint8_t> in, const std::string& what) {
     consumed += chunk_in - zs.avail_in;
     out.resize(before + kStep - zs.avail_out);
     if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
-      idx_error(what, std::string("its gzip data is corrupt (") + (zs.msg ? zs.msg : "zlib error") + ")");
+      idx_error(what,
+                std::string("its gzip data is corrupt (") + (zs.msg ? zs.msg : "zlib error") + ")");
     if (limit == kOverflow) {
       const Header h = parse_header(out, what);
       if (h.complete) limit = h.length + h.data_bytes;
@@ -174,7 +175,8 @@ Bytes gzip(std::span<const std::uint8_t> in) {
 std::filesystem::path find_mnist_file(const std::filesystem::path& dir, const std::string& name) {
   for (const auto& candidate : {dir / (name + ".gz"), dir / name})
     if (std::filesystem::is_regular_file(candidate)) return candidate;
-  throw IOError("[read_mnist] Neither " + (dir / name).string() + " nor its .gz exists; the "
+  throw IOError("[read_mnist] Neither " + (dir / name).string() +
+                " nor its .gz exists; the "
                 "directory must hold the IDX files of the split (Fashion-MNIST: install "
                 "dataset-fashion-mnist).");
 }

@@ -93,7 +93,8 @@ class HeaderParser {
   }
   std::string string_literal() {
     const char q = peek();
-    if (q != '\'' && q != '"') npy_error(what_, "its header has a key or descr that is not a string");
+    if (q != '\'' && q != '"')
+      npy_error(what_, "its header has a key or descr that is not a string");
     ++i_;
     const std::size_t start = i_;
     while (i_ < s_.size() && s_[i_] != q) ++i_;
@@ -123,7 +124,8 @@ class HeaderParser {
       if (peek() < '0' || peek() > '9') npy_error(what_, "its 'shape' is not a tuple of integers");
       std::int64_t d = 0;
       while (peek() >= '0' && peek() <= '9') {
-        if (d > (std::int64_t{1} << 56)) npy_error(what_, "its 'shape' holds a dimension above 2^56");
+        if (d > (std::int64_t{1} << 56))
+          npy_error(what_, "its 'shape' holds a dimension above 2^56");
         d = d * 10 + (s_[i_++] - '0');
       }
       if (peek() == 'L') ++i_;  // Python 2's long literals
@@ -131,8 +133,10 @@ class HeaderParser {
       if (shape.size() > kMaxRank)
         npy_error(what_, "its 'shape' has more than " + std::to_string(kMaxRank) + " dimensions");
       skip_ws();
-      if (peek() == ',') ++i_;
-      else if (peek() != ')') npy_error(what_, "its 'shape' is not a tuple of integers");
+      if (peek() == ',')
+        ++i_;
+      else if (peek() != ')')
+        npy_error(what_, "its 'shape' is not a tuple of integers");
     }
   }
   void descr(const std::string& d, NpyHeader& h) {
@@ -192,7 +196,7 @@ std::optional<NpyHeader> parse_header(std::span<const std::uint8_t> b, const std
   h.length = start + hlen;
   h.data_bytes = checked_nbytes(h.shape, itemsize(h.dtype));
   if (h.data_bytes == kOverflow)
-    npy_error(what, "its shape " + detail::shape_str(h.shape) + " has more than 2^64 bytes");
+    npy_error(what, "its shape " + detail::shape_str(h.shape) + " has " + kTooLarge);
   return h;
 }
 
@@ -313,7 +317,8 @@ Bytes to_npy(const Array& a) {
   out.push_back(major);
   out.push_back(0);
   const std::size_t total = hlen + pad;
-  for (std::size_t k = 0; k < len_size; ++k) out.push_back(static_cast<std::uint8_t>(total >> (8 * k)));
+  for (std::size_t k = 0; k < len_size; ++k)
+    out.push_back(static_cast<std::uint8_t>(total >> (8 * k)));
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), pad, ' ');
   out.push_back('\n');
@@ -352,12 +357,13 @@ Tree parse_npz(std::span<const std::uint8_t> bytes, const std::string& what) {
     for (std::size_t start = 0;;) {
       const std::size_t slash = key.find('/', start);
       path.push_back(key.substr(start, slash - start));
-      if (path.back().empty()) npz_error(what, "the member name \"" + member + "\" has an empty part");
+      if (path.back().empty())
+        npz_error(what, "the member name \"" + member + "\" has an empty part");
       if (slash == std::string::npos) break;
       start = slash + 1;
     }
-    items.emplace_back(std::move(path),
-                       read_member(za.get(), static_cast<zip_uint64_t>(i), what + " member " + member));
+    items.emplace_back(std::move(path), read_member(za.get(), static_cast<zip_uint64_t>(i),
+                                                    what + " member " + member));
   }
   try {
     return unflatten_paths(items);

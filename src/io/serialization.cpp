@@ -18,8 +18,9 @@
 
 namespace jute::io {
 
-static_assert(std::endian::native == std::endian::little,
-              "jute's file formats copy element bytes as they are, which assumes a little-endian host");
+static_assert(
+    std::endian::native == std::endian::little,
+    "jute's file formats copy element bytes as they are, which assumes a little-endian host");
 
 namespace {
 
@@ -90,7 +91,8 @@ void pack_leaf(Packer& pk, const Array& a, const std::string& path, const WriteO
   }
   // Flax's _chunk: {"__msgpack_chunked_array__": True, "shape": {...}, "chunks": {...}} in this
   // insertion order, chunks of max(1, MAX_CHUNK_SIZE // itemsize) elements of the flat array.
-  const auto chunk = static_cast<std::int64_t>(std::max<std::size_t>(1, options.max_chunk_bytes / item));
+  const auto chunk =
+      static_cast<std::int64_t>(std::max<std::size_t>(1, options.max_chunk_bytes / item));
   const auto n_chunks = static_cast<std::size_t>((a.size() + chunk - 1) / chunk);
   pk.pack_map(3);
   pack_str(pk, kChunkMarker);
@@ -209,8 +211,8 @@ Array array_from_bytes(DType dtype, const Shape& shape, const char* bytes) {
 
 /// The payload of ext 1 or 3: (shape, dtype name, raw bytes).
 Array decode_ndarray(const msgpack::object& ext, const std::string& path) {
-  const msgpack::object_handle oh = unpack_all(ext.via.ext.data(), ext.via.ext.size, 3, path,
-                                               "the array payload");
+  const msgpack::object_handle oh =
+      unpack_all(ext.via.ext.data(), ext.via.ext.size, 3, path, "the array payload");
   const msgpack::object& p = oh.get();
   if (p.type != msgpack::type::ARRAY || p.via.array.size != 3)
     format_error(path, "the array payload is " + std::string(kind_name(p)) +
@@ -236,11 +238,12 @@ Array decode_ndarray(const msgpack::object& ext, const std::string& path) {
       format_error(path, "the array shape holds a dimension above 2^63");
   }
   const std::uint64_t expected = checked_nbytes(shape, itemsize(dtype));
+  if (expected == kOverflow)
+    format_error(path, "a " + std::string(name(dtype)) + " array of shape " +
+                           detail::shape_str(shape) + " has " + kTooLarge);
   if (expected != data_o.via.bin.size)
     format_error(path, "a " + std::string(name(dtype)) + " array of shape " +
-                           detail::shape_str(shape) + " needs " +
-                           (expected == kOverflow ? std::string("more than 2^64") :
-                                                    std::to_string(expected)) +
+                           detail::shape_str(shape) + " needs " + std::to_string(expected) +
                            " bytes but the file holds " + std::to_string(data_o.via.bin.size));
   return array_from_bytes(dtype, shape, data_o.via.bin.ptr);
 }
@@ -275,7 +278,8 @@ std::vector<const msgpack::object*> index_dict(const msgpack::object& o, const s
   return items;
 }
 
-/// A dict holding "__msgpack_chunked_array__" (Flax's _unchunk): concatenate(chunks).reshape(shape).
+/// A dict holding "__msgpack_chunked_array__" (Flax's _unchunk):
+/// concatenate(chunks).reshape(shape).
 Array decode_chunked(const msgpack::object& o, const std::string& path) {
   const msgpack::object* shape_o = nullptr;
   const msgpack::object* chunks_o = nullptr;
@@ -307,12 +311,14 @@ Array decode_chunked(const msgpack::object& o, const std::string& path) {
   }
   if (chunks.empty()) format_error(path, "a chunked array has no chunks");
   const DType dtype = chunks.front().dtype();
-  const std::uint64_t expected = checked_nbytes(shape, 1);
-  if (expected != total)
+  const std::uint64_t expected = checked_nbytes(shape, itemsize(dtype));
+  if (expected == kOverflow)
+    format_error(path, "a chunked " + std::string(name(dtype)) + " array of shape " +
+                           detail::shape_str(shape) + " has " + kTooLarge);
+  if (expected != total * itemsize(dtype))
     format_error(path, "the chunks of a chunked array hold " + std::to_string(total) +
                            " elements but its shape " + detail::shape_str(shape) + " needs " +
-                           (expected == kOverflow ? std::string("more than 2^64") :
-                                                    std::to_string(expected)));
+                           std::to_string(expected / itemsize(dtype)));
   const Array out = detail::empty(dtype, shape);
   auto* dst = static_cast<char*>(out.nbytes() ? detail::mutable_raw(out) : nullptr);
   for (const Array& c : chunks) {
@@ -361,8 +367,8 @@ Tree decode_map(const msgpack::object& o, const std::string& path) {
   for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
     const msgpack::object_kv& kv = o.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR)
-      format_error(path, "a dict key is " + std::string(kind_name(kv.key)) +
-                             " instead of a string");
+      format_error(path,
+                   "a dict key is " + std::string(kind_name(kv.key)) + " instead of a string");
     std::string key(as_text(kv.key));
     std::string child = path.empty() ? key : path + "/" + key;
     if (kv.val.type != msgpack::type::MAP) {
@@ -413,8 +419,9 @@ Array restore_leaf(const Array& target, const Array& state, const std::string& p
     if (converted.astype(state.dtype()).item<double>() == state.item<double>())
       return detail::with_weak(converted, target.weak_type());
   }
-  throw DtypeError("[from_state_dict] Leaf \"" + path + "\" is " + std::string(name(state.dtype())) +
-                   " in the state but the target expects " + std::string(name(target.dtype())) +
+  throw DtypeError("[from_state_dict] Leaf \"" + path + "\" is " +
+                   std::string(name(state.dtype())) + " in the state but the target expects " +
+                   std::string(name(target.dtype())) +
                    "; convert the state with tree_map and astype first.");
 }
 
@@ -469,9 +476,8 @@ Bytes to_bytes(const Tree& tree, const WriteOptions& options) {
 
 Tree from_bytes(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) format_error("", "the data is empty");
-  const msgpack::object_handle oh =
-      unpack_all(reinterpret_cast<const char*>(bytes.data()), bytes.size(), kMaxDepth, "",
-                 "the data");
+  const msgpack::object_handle oh = unpack_all(reinterpret_cast<const char*>(bytes.data()),
+                                               bytes.size(), kMaxDepth, "", "the data");
   const msgpack::object& root = oh.get();
   if (root.type != msgpack::type::MAP)
     format_error("", "the data is " + std::string(kind_name(root)) +

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 Tree small_tree(float v) {
-  return Tree{{"params", Tree{{"w", full({2, 3}, v)}, {"b", full({3}, -v)}}}, {"step", Array::scalar(v, int32)}};
+  return Tree{{"params", Tree{{"w", full({2, 3}, v)}, {"b", full({3}, -v)}}},
+              {"step", Array::scalar(v, int32)}};
 }
 
 std::vector<std::string> file_names(const fs::path& dir) {
@@ -45,7 +46,8 @@ TEST_SUITE("io.checkpoint") {
     for (int step : {1, 5, 10}) ckpt.save(step, small_tree(static_cast<float>(step)));
     CHECK(ckpt.all_steps() == std::vector<std::int64_t>{5, 10});
     CHECK(ckpt.latest_step() == 10);
-    CHECK(file_names(dir.path() / "run") == std::vector<std::string>{"checkpoint_10", "checkpoint_5"});
+    CHECK(file_names(dir.path() / "run") ==
+          std::vector<std::string>{"checkpoint_10", "checkpoint_5"});
     CHECK(ckpt.restore_latest() == small_tree(10));
     CHECK(ckpt.restore(5) == small_tree(5));
     CHECK(io::read_file(ckpt.path_of(10)) == io::to_bytes(small_tree(10)));
@@ -74,7 +76,8 @@ TEST_SUITE("io.checkpoint") {
     CHECK_THROWS_AS(empty.restore_latest(small_tree(0)), io::NoCheckpointError);
     const io::CheckpointManager missing(dir.path() / "nope");
     CHECK(message_of([&] { missing.restore_latest(); }) ==
-          "[CheckpointManager.restore_latest] No checkpoint in \"" + (dir.path() / "nope").string() +
+          "[CheckpointManager.restore_latest] No checkpoint in \"" +
+              (dir.path() / "nope").string() +
               "\" (no file named checkpoint_<step>); check the directory, or start from fresh "
               "state.");
     empty.save(3, small_tree(3));
@@ -92,7 +95,8 @@ TEST_SUITE("io.checkpoint") {
     CHECK(ckpt.restore_latest(small_tree(0)) == small_tree(1));
     const Tree other = small_tree(0).set("params/w", zeros({3, 2}));
     CHECK_THROWS_AS(ckpt.restore_latest(other), ShapeError);
-    CHECK_THROWS_AS(ckpt.restore(1, small_tree(0).set("params/extra", zeros({1}))), io::MissingKeyError);
+    CHECK_THROWS_AS(ckpt.restore(1, small_tree(0).set("params/extra", zeros({1}))),
+                    io::MissingKeyError);
   }
 
   TEST_CASE("a damaged checkpoint file is a FormatError") {

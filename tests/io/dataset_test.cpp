@@ -61,9 +61,9 @@ TEST_SUITE("io.dataset") {
 
   TEST_CASE("map applies per batch, in order; take keeps the first examples") {
     const io::Dataset ds =
-        ten()
-            .map([](Tree t) { return t.set("y", t.get("y").astype(int32) * 2); })
-            .map([](Tree t) { return t.set("y", t.get("y") + 1); });
+        ten().map([](Tree t) { return t.set("y", t.get("y").astype(int32) * 2); }).map([](Tree t) {
+          return t.set("y", t.get("y") + 1);
+        });
     check_array(ds.batches({.batch_size = 4})[0].get("y"), int32, {4}, {1, 3, 5, 7});
     const io::Dataset few = ds.take(3);
     CHECK(few.size() == 3);

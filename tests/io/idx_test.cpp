@@ -78,7 +78,9 @@ TEST_SUITE("io.idx") {
     io::Bytes longer = good;
     longer.push_back(0);
     CHECK_THROWS_AS(io::parse_idx(longer), io::FormatError);
-    CHECK(message_of([] { io::parse_idx(io::Bytes{1, 0, 8, 1, 0, 0, 0, 0}); }) ==
+    CHECK(message_of([] {
+            io::parse_idx(io::Bytes{1, 0, 8, 1, 0, 0, 0, 0});
+          }) ==
           "[read_idx] the IDX data is not a valid IDX file: it does not start with two zero bytes "
           "(the IDX magic number).");
     CHECK_THROWS_AS(io::parse_idx(io::Bytes{0, 0, 7, 1, 0, 0, 0, 0}), io::FormatError);
@@ -93,5 +95,19 @@ TEST_SUITE("io.idx") {
     corrupt[gz.size() / 2] ^= 0xff;
     CHECK_THROWS_AS(io::parse_idx(corrupt), io::FormatError);
     CHECK_THROWS_AS(io::read_idx(std::string(JUTE_TEST_DATA_DIR) + "/no-such-file"), IOError);
+  }
+
+  TEST_CASE("fuzzing: huge dimensions beside a zero one are a FormatError, an empty shape reads") {
+    // (2^32-1, 2^32-1, 0) holds no values, but the first two dimensions overflow std::int64_t.
+    const io::Bytes header{0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0};
+    const std::string expected =
+        "[read_idx] the IDX data is not a valid IDX file: its shape (4294967295,4294967295,0) has "
+        "more than 2^63 bytes (counting only its nonzero dimensions).";
+    CHECK(message_of([&] { io::parse_idx(header); }) == expected);
+    // An empty array with a large dimension still reads, plain and gzip.
+    for (const bool gzip : {false, true}) {
+      const Array empty = io::parse_idx(io::to_idx(zeros({65535, 0, 1000}, uint8), gzip));
+      CHECK(empty.shape() == Shape{65535, 0, 1000});
+    }
   }
 }

@@ -60,8 +60,9 @@ TEST_SUITE("io.npy") {
 
   TEST_CASE("an np.savez archive reads as a nested Tree; jute's archives read back") {
     const Tree t = io::parse_npz(read_data("params.npz"));
-    CHECK(t == Tree{{"params", Tree{{"Dense_0", Tree{{"kernel", ones({2, 3})}, {"bias", zeros({3})}}}}},
-                    {"step", Array::scalar(7, int32)}});
+    CHECK(t ==
+          Tree{{"params", Tree{{"Dense_0", Tree{{"kernel", ones({2, 3})}, {"bias", zeros({3})}}}}},
+               {"step", Array::scalar(7, int32)}});
     const Tree c = io::parse_npz(read_data("compressed.npz"));
     CHECK(array_equal(c.get("a"), arange(1000).astype(float64)));
     CHECK(array_equal(c.get("b"), Array({true})));
@@ -91,18 +92,22 @@ TEST_SUITE("io.npy") {
       return b;
     };
     // A huge declared shape with no data behind it allocates nothing.
-    CHECK_THROWS_AS(io::parse_npy(with_header(
-                        "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000), }\n")),
-                    io::FormatError);
-    CHECK_THROWS_AS(io::parse_npy(with_header(
-                        "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n")),
-                    io::FormatError);
+    CHECK_THROWS_AS(
+        io::parse_npy(with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 100000), }\n")),
+        io::FormatError);
+    CHECK_THROWS_AS(
+        io::parse_npy(with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n")),
+        io::FormatError);
     CHECK_THROWS_AS(io::parse_npy(with_header("{'descr': '<f4', 'shape': (1,), }\n")),
                     io::FormatError);
-    CHECK_THROWS_AS(io::parse_npy(with_header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,)}")),
-                    io::FormatError);
-    CHECK_THROWS_AS(io::parse_npy(with_header("{'descr': 'O', 'fortran_order': False, 'shape': ()}")),
-                    DtypeError);
+    CHECK_THROWS_AS(
+        io::parse_npy(with_header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,)}")),
+        io::FormatError);
+    CHECK_THROWS_AS(
+        io::parse_npy(with_header("{'descr': 'O', 'fortran_order': False, 'shape': ()}")),
+        DtypeError);
     CHECK_THROWS_AS(io::parse_npy(with_header("{'descr': [('a', '<f4')], 'fortran_order': False, "
                                               "'shape': ()}")),
                     DtypeError);
@@ -113,5 +118,25 @@ TEST_SUITE("io.npy") {
     io::Bytes corrupt = cz;
     corrupt[200] ^= 0x55;  // inside the deflated data of "a.npy"
     CHECK_THROWS_AS(io::parse_npz(corrupt), io::FormatError);
+  }
+
+  TEST_CASE("fuzzing: huge dimensions beside a zero one are a FormatError, an empty shape reads") {
+    auto npy = [](const std::string& shape) {
+      const std::string header =
+          "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }\n";
+      io::Bytes b{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+      b.push_back(static_cast<std::uint8_t>(header.size()));
+      b.push_back(0);
+      b.insert(b.end(), header.begin(), header.end());
+      return b;
+    };
+    // The product of the nonzero dimensions overflows std::int64_t before the 0 is reached.
+    CHECK(message_of([&] { io::parse_npy(npy("(1234567,6745674567,674567,67, 0)")); }) ==
+          "[read_npy] the .npy data is not a valid .npy file: its shape "
+          "(1234567,6745674567,674567,67,0) has more than 2^63 bytes (counting only its nonzero "
+          "dimensions).");
+    const Array empty = io::parse_npy(npy("(1234567,0,674567)"));
+    CHECK(empty.shape() == Shape{1234567, 0, 674567});
+    CHECK(empty.size() == 0);
   }
 }

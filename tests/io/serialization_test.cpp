@@ -56,11 +56,10 @@ TEST_SUITE("io.serialization") {
     const io::Bytes b = io::to_bytes(
         Tree{{"e", Tree{}}, {"s", Array::scalar(3, int32)}, {"x", Array::scalar(1.5, float32)}});
     const io::Bytes expected = {
-        0x83, 0xa1, 'e', 0x80,                                             // "e": {}
-        0xa1, 's', 0xc7, 0x0e, 0x01, 0x93, 0x90, 0xa5, 'i', 'n', 't', '3', '2',  // "s": ext 1
-        0xc4, 0x04, 0x03, 0x00, 0x00, 0x00,
-        0xa1, 'x', 0xd8, 0x01, 0x93, 0x90, 0xa7, 'f', 'l', 'o', 'a', 't', '3', '2',
-        0xc4, 0x04, 0x00, 0x00, 0xc0, 0x3f};
+        0x83, 0xa1, 'e',  0x80,                                                       // "e": {}
+        0xa1, 's',  0xc7, 0x0e, 0x01, 0x93, 0x90, 0xa5, 'i',  'n',  't',  '3',  '2',  // "s": ext 1
+        0xc4, 0x04, 0x03, 0x00, 0x00, 0x00, 0xa1, 'x',  0xd8, 0x01, 0x93, 0x90, 0xa7,
+        'f',  'l',  'o',  'a',  't',  '3',  '2',  0xc4, 0x04, 0x00, 0x00, 0xc0, 0x3f};
     CHECK(b == expected);
   }
 
@@ -69,7 +68,8 @@ TEST_SUITE("io.serialization") {
     CHECK(t == Tree{{"params", mlp_params()}});
   }
 
-  TEST_CASE("Optax adam state: chain {\"0\": {count, mu, nu}, \"1\": {}} as jute's adam builds it") {
+  TEST_CASE(
+      "Optax adam state: chain {\"0\": {count, mu, nu}, \"1\": {}} as jute's adam builds it") {
     const Tree t = check_round_trip("adam_state.msgpack");
     const Tree params = mlp_params();
     CHECK(same_structure(t, optim::adam(1e-3).init(params)));
@@ -103,9 +103,9 @@ TEST_SUITE("io.serialization") {
     const auto tx = optim::adam(1e-3);
     const auto target = optim::TrainState::create(
         mlp_params(), tx,
-        Tree{{"batch_stats", Tree{{"BatchNorm_0", Tree{{"mean", zeros({2})}, {"var", ones({2})}}}}}});
-    const auto state =
-        optim::TrainState::from_tree(io::from_state_dict(target.to_tree(), t), tx);
+        Tree{{"batch_stats",
+              Tree{{"BatchNorm_0", Tree{{"mean", zeros({2})}, {"var", ones({2})}}}}}});
+    const auto state = optim::TrainState::from_tree(io::from_state_dict(target.to_tree(), t), tx);
     CHECK(state.step().item<int>() == 0);
     CHECK(state.opt_state() == target.opt_state());
   }
@@ -238,12 +238,15 @@ TEST_SUITE("io.restore") {
   }
 
   TEST_CASE("shape and dtype differences name the leaf") {
-    CHECK(message_of([&] { io::from_state_dict(target, state.set("params/kernel", ones({2, 1}))); }) ==
+    CHECK(message_of([&] {
+            io::from_state_dict(target, state.set("params/kernel", ones({2, 1})));
+          }) ==
           "[from_state_dict] Leaf \"params/kernel\" has shape (2,1) in the state but the target "
           "expects (1,2); the checkpoint is of another model.");
     CHECK_THROWS_AS(io::from_state_dict(target, state.set("params/bias", ones({2}, float64))),
                     DtypeError);
-    CHECK(message_of([&] { io::from_state_dict(target, state.set("params/bias", ones({2}, float64))); }) ==
+    CHECK(message_of(
+              [&] { io::from_state_dict(target, state.set("params/bias", ones({2}, float64))); }) ==
           "[from_state_dict] Leaf \"params/bias\" is float64 in the state but the target expects "
           "float32; convert the state with tree_map and astype first.");
     CHECK_THROWS_AS(io::from_state_dict(target, state.set("params", ones({2}))), ValueError);
@@ -262,8 +265,8 @@ TEST_SUITE("io.restore") {
   }
 
   TEST_CASE("shape-only targets (nn::init_shapes) accept the real arrays") {
-    const Tree shapes = tree_map([](const Array& a) { return abstract_array(a.shape(), a.dtype()); },
-                                 target);
+    const Tree shapes =
+        tree_map([](const Array& a) { return abstract_array(a.shape(), a.dtype()); }, target);
     CHECK(io::from_state_dict(shapes, state) == state);
   }
 }
@@ -292,5 +295,28 @@ TEST_SUITE("io.serialization") {
     CHECK(io::to_bytes(t) == nested(io::kMaxDepth));
     CHECK_THROWS_AS(io::from_bytes(nested(io::kMaxDepth + 1)), io::FormatError);
     CHECK_THROWS_AS(io::from_bytes(nested(100000)), io::FormatError);
+  }
+
+  TEST_CASE("fuzzing: huge dimensions beside a zero one are a FormatError, an empty shape reads") {
+    // ext 1 holding (shape, "float32", b"") with no values: a zero dimension makes it empty, but
+    // 2^40 x 2^40 elements overflow every count jute derives from the shape.
+    auto leaf = [](std::uint64_t d0, std::uint64_t d1) {
+      io::Bytes payload{0x93, 0x93};
+      for (std::uint64_t d : {d0, d1}) {
+        payload.push_back(0xcf);
+        for (int s = 56; s >= 0; s -= 8) payload.push_back(static_cast<std::uint8_t>(d >> s));
+      }
+      payload.push_back(0x00);
+      payload.insert(payload.end(), {0xa7, 'f', 'l', 'o', 'a', 't', '3', '2', 0xc4, 0x00});
+      io::Bytes b{0x81, 0xa1, 'x', 0xc7, static_cast<std::uint8_t>(payload.size()), 0x01};
+      for (std::uint8_t byte : payload) b.push_back(byte);
+      return b;
+    };
+    CHECK(message_of([&] { io::from_bytes(leaf(1ULL << 40, 1ULL << 40)); }) ==
+          "[from_bytes] At \"x\": a float32 array of shape (1099511627776,1099511627776,0) has "
+          "more than 2^63 bytes (counting only its nonzero dimensions).");
+    const Tree t = io::from_bytes(leaf(3, 1ULL << 40));
+    CHECK(t.at("x").array().shape() == Shape{3, 1LL << 40, 0});
+    CHECK(t.at("x").array().size() == 0);
   }
 }
