@@ -1,4 +1,5 @@
-// Internal: the thread pool behind jute's own loops (GEMMs thread inside OpenBLAS).
+// Internal: the thread pool behind jute's own loops and the blocks of its float32 GEMMs (float64
+// GEMMs thread inside OpenBLAS).
 //
 // `parallel_for(n, min_chunk, f)` calls `f(begin, end)` on contiguous chunks of [0, n): chunk c
 // of k is [n·c/k, n·(c+1)/k), the calling thread runs chunk 0 and the pool's threads the others,
