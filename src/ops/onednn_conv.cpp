@@ -14,7 +14,8 @@
 // cache (keyed by the primitive descriptor, which includes the thread count), so a training loop
 // JIT-compiles each convolution once.
 //
-// Threads: every call runs inside OneDnnThreads (jute's thread count).
+// Threads: every primitive runs on one OpenMP thread over a fixed part of the batch, the parts on
+// jute's threads (kBatchParts below).
 #include "ops/onednn_conv.hpp"
 
 #include <algorithm>
@@ -175,11 +176,33 @@ bool onednn_conv_supported(const ConvGeometry& geo) {
 
 namespace {
 
-/// The kernel gradient sums over the batch. oneDNN splits that sum among its threads and adds
-/// their partial sums, so its bits would depend on the thread count; instead the batch is cut
-/// into this many parts (fewer for a smaller batch) whatever the thread count, jute's threads
-/// take whole parts, each computed single-threaded, and the parts are added in order.
-constexpr std::int64_t kKernelGradParts = 8;
+/// Every primitive runs on one OpenMP thread, over a part of the batch: the batch is cut into
+/// this many parts (fewer for a smaller batch) whatever the thread count, and jute's threads take
+/// whole parts. oneDNN's own OpenMP team would give other bits at another thread count (its
+/// kernel gradient adds per-thread partial sums over the batch) and leaves libgomp's workers
+/// spinning after each call, which starved jute's pool at 2 threads (cnn_step took twice its
+/// 1-thread time on a busy machine). The kernel gradient's parts are added in order.
+constexpr std::int64_t kBatchParts = 8;
+
+/// The sizes of an array's batch items: (input, output) images.
+std::int64_t image_size(const Shape& shape, std::int64_t batch) { return numel_of(shape) / batch; }
+
+/// Calls f(part, i, first) for each part i of the batch (see kBatchParts), where `part` is the
+/// geometry of that part and `first` its first batch item, on jute's threads with one OpenMP
+/// thread each.
+template <class F>
+void for_batch_parts(const ConvGeometry& geo, F&& f) {
+  const std::int64_t per = (geo.batch + kBatchParts - 1) / kBatchParts;
+  const std::int64_t parts = (geo.batch + per - 1) / per;
+  parallel_for(parts, 1, [&](std::int64_t first, std::int64_t last) {
+    const OneDnnThreads one(1);
+    for (std::int64_t i = first; i < last; ++i) {
+      ConvGeometry part = geo;
+      part.batch = std::min(per, geo.batch - i * per);
+      f(part, i, i * per);
+    }
+  });
+}
 
 /// The primitive descriptor of `role` (the forward one for Output, with the other two's hint).
 struct Primitives {
@@ -218,7 +241,7 @@ struct Primitives {
   static constexpr dnnl::algorithm kAlg = dnnl::algorithm::convolution_direct;
 };
 
-void forward(const ConvGeometry& geo, const float* x, const float* w, float* y) {
+void forward_part(const ConvGeometry& geo, const float* x, const float* w, float* y) {
   const Primitives pr(geo, ConvRole::Output);
   const Problem& p = pr.p;
   Operand xs(p.src, pr.fwd.src_desc(), x, true), ws(p.weights, pr.fwd.weights_desc(), w, true),
@@ -229,7 +252,7 @@ void forward(const ConvGeometry& geo, const float* x, const float* w, float* y) 
   ys.finish();
 }
 
-void input_grad(const ConvGeometry& geo, const float* g, const float* w, float* dx) {
+void input_grad_part(const ConvGeometry& geo, const float* g, const float* w, float* dx) {
   const Primitives pr(geo, ConvRole::Input);
   const Problem& p = pr.p;
   const auto bwd = pr.backward_data();
@@ -241,9 +264,7 @@ void input_grad(const ConvGeometry& geo, const float* g, const float* w, float* 
   dxs.finish();
 }
 
-/// The kernel gradient of one part of the batch, on the calling thread alone.
 void kernel_grad_part(const ConvGeometry& geo, const float* x, const float* g, float* dw) {
-  const OneDnnThreads one(1);
   const Primitives pr(geo, ConvRole::Kernel);
   const Problem& p = pr.p;
   const auto bwd = pr.backward_weights();
@@ -255,22 +276,33 @@ void kernel_grad_part(const ConvGeometry& geo, const float* x, const float* g, f
   dws.finish();
 }
 
+void forward(const ConvGeometry& geo, const float* x, const float* w, float* y) {
+  const std::int64_t x_image = image_size(geo.lhs_shape(), geo.batch);
+  const std::int64_t y_image = image_size(geo.out_shape(), geo.batch);
+  for_batch_parts(geo, [&](const ConvGeometry& part, std::int64_t, std::int64_t n) {
+    forward_part(part, x + n * x_image, w, y + n * y_image);
+  });
+}
+
+void input_grad(const ConvGeometry& geo, const float* g, const float* w, float* dx) {
+  const std::int64_t x_image = image_size(geo.lhs_shape(), geo.batch);
+  const std::int64_t g_image = image_size(geo.out_shape(), geo.batch);
+  for_batch_parts(geo, [&](const ConvGeometry& part, std::int64_t, std::int64_t n) {
+    input_grad_part(part, g + n * g_image, w, dx + n * x_image);
+  });
+}
+
 void kernel_grad(const ConvGeometry& geo, const float* x, const float* g, float* dw) {
-  const std::int64_t per = (geo.batch + kKernelGradParts - 1) / kKernelGradParts;
+  const std::int64_t per = (geo.batch + kBatchParts - 1) / kBatchParts;
   const std::int64_t parts = (geo.batch + per - 1) / per;
-  const std::int64_t x_image = numel_of(geo.lhs_shape()) / geo.batch;
-  const std::int64_t g_image = numel_of(geo.out_shape()) / geo.batch;
+  const std::int64_t x_image = image_size(geo.lhs_shape(), geo.batch);
+  const std::int64_t g_image = image_size(geo.out_shape(), geo.batch);
   const std::int64_t w_size = numel_of(geo.rhs_shape());
   // Part 0 writes into dw, the others into rows of `partial`.
   Array partial = empty(DType::Float32, {(parts - 1) * w_size});
   float* rest = parts > 1 ? mutable_data<float>(partial) : nullptr;
-  parallel_for(parts, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t i = first; i < last; ++i) {
-      ConvGeometry part = geo;
-      part.batch = std::min(per, geo.batch - i * per);
-      kernel_grad_part(part, x + i * per * x_image, g + i * per * g_image,
-                       i == 0 ? dw : rest + (i - 1) * w_size);
-    }
+  for_batch_parts(geo, [&](const ConvGeometry& part, std::int64_t i, std::int64_t n) {
+    kernel_grad_part(part, x + n * x_image, g + n * g_image, i == 0 ? dw : rest + (i - 1) * w_size);
   });
   for (std::int64_t i = 1; i < parts; ++i) {
     const float* pw = rest + (i - 1) * w_size;
@@ -284,16 +316,12 @@ bool onednn_conv(ConvRole role, const ConvGeometry& geo, const float* a, const f
                  float* out) {
   try {
     switch (role) {
-      case ConvRole::Output: {  // a = x, b = w
-        const OneDnnThreads threads;
+      case ConvRole::Output:  // a = x, b = w
         forward(geo, a, b, out);
         break;
-      }
-      case ConvRole::Input: {  // a = g, b = w
-        const OneDnnThreads threads;
+      case ConvRole::Input:  // a = g, b = w
         input_grad(geo, a, b, out);
         break;
-      }
       case ConvRole::Kernel:  // a = x, b = g
         kernel_grad(geo, a, b, out);
         break;
