@@ -126,7 +126,8 @@ Array parse_plain(std::span<const std::uint8_t> b, const std::string& what) {
   const Array out = detail::empty(h.type.dtype, h.shape);
   const std::uint8_t* src = b.data() + h.length;
   const auto n = static_cast<std::size_t>(out.size());
-  void* dst = out.size() ? detail::mutable_raw(out) : nullptr;
+  if (n == 0) return out;  // no buffer to write (memcpy must not see a null pointer)
+  void* dst = detail::mutable_raw(out);
   switch (h.type.code) {
     case 0x08:
       std::memcpy(dst, src, n);

@@ -104,6 +104,8 @@ TEST_SUITE("io.idx") {
         "[read_idx] the IDX data is not a valid IDX file: its shape (4294967295,4294967295,0) has "
         "more than 2^63 bytes (counting only its nonzero dimensions).";
     CHECK(message_of([&] { io::parse_idx(header); }) == expected);
+    // An empty uint8 array (fuzzing: memcpy was handed a null pointer for it, which UBSan flags).
+    CHECK(io::parse_idx(io::Bytes{0, 0, 8, 1, 0, 0, 0, 0}).shape() == Shape{0});
     // An empty array with a large dimension still reads, plain and gzip.
     for (const bool gzip : {false, true}) {
       const Array empty = io::parse_idx(io::to_idx(zeros({65535, 0, 1000}, uint8), gzip));
