@@ -11,7 +11,7 @@ packages="cmake ninja-build g++ pkg-config
   libdnnl-dev libmsgpack-cxx-dev zlib1g-dev nettle-dev libzip-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist"
 # The test suite (doctest, RapidCheck) and the benchmarks (Google Benchmark).
-test_packages="doctest-dev librapidcheck-dev libbenchmark-dev"
+test_packages="doctest-dev librapidcheck-dev libbenchmark-dev clang-format"
 
 case "${1:-}" in
   "") ;;

@@ -55,11 +55,9 @@ torch::nn::Sequential mlp() {
 /// The Flax MNIST CNN (Conv 3×3 SAME, relu, avg_pool 2, twice; Dense 256, relu, Dense 10).
 torch::nn::Sequential cnn() {
   using namespace torch::nn;
-  const auto conv = [](int in, int out) {
-    return Conv2d(Conv2dOptions(in, out, 3).padding(1));
-  };
-  return Sequential(conv(1, steps::kConv1), ReLU(), AvgPool2d(2), conv(steps::kConv1, steps::kConv2),
-                    ReLU(), AvgPool2d(2), Flatten(),
+  const auto conv = [](int in, int out) { return Conv2d(Conv2dOptions(in, out, 3).padding(1)); };
+  return Sequential(conv(1, steps::kConv1), ReLU(), AvgPool2d(2),
+                    conv(steps::kConv1, steps::kConv2), ReLU(), AvgPool2d(2), Flatten(),
                     Linear(steps::kConv2 * 7 * 7, steps::kCnnHidden), ReLU(),
                     Linear(steps::kCnnHidden, steps::kClasses));
 }

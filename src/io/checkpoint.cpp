@@ -116,13 +116,15 @@ void write_file_atomic(const fs::path& path, std::span<const std::uint8_t> bytes
   }
   if (::fsync(fd.get()) != 0) fail("fsync " + quoted(tmp), errno);
   if (fd.close() != 0) fail("close " + quoted(tmp), errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename " + quoted(tmp) + " to " + quoted(path), errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    fail("rename " + quoted(tmp) + " to " + quoted(path), errno);
   fsync_directory(path.parent_path().empty() ? fs::path(".") : path.parent_path(), op);
 }
 
 Bytes read_file(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw IOError("[read_file] Cannot open " + quoted(path) + ": " + std::strerror(errno) + ".");
+  if (!f)
+    throw IOError("[read_file] Cannot open " + quoted(path) + ": " + std::strerror(errno) + ".");
   Bytes out((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (f.bad()) throw IOError("[read_file] Cannot read " + quoted(path) + ".");
   return out;
@@ -131,8 +133,9 @@ Bytes read_file(const fs::path& path) {
 CheckpointManager::CheckpointManager(fs::path directory, int max_to_keep, std::string prefix)
     : directory_(std::move(directory)), max_to_keep_(max_to_keep), prefix_(std::move(prefix)) {
   if (max_to_keep_ < 0)
-    throw ValueError("[CheckpointManager] max_to_keep must be >= 0 (0 keeps every checkpoint), got " +
-                     std::to_string(max_to_keep_) + ".");
+    throw ValueError(
+        "[CheckpointManager] max_to_keep must be >= 0 (0 keeps every checkpoint), got " +
+        std::to_string(max_to_keep_) + ".");
   if (prefix_.empty() || prefix_.find('/') != std::string::npos)
     throw ValueError("[CheckpointManager] The prefix \"" + prefix_ +
                      "\" must be a non-empty file name without '/'.");
@@ -157,9 +160,11 @@ std::optional<std::int64_t> CheckpointManager::latest_step() const {
   return steps.back();
 }
 
-void CheckpointManager::save(std::int64_t step, const Tree& tree, const WriteOptions& options) const {
+void CheckpointManager::save(std::int64_t step, const Tree& tree,
+                             const WriteOptions& options) const {
   if (step < 0)
-    throw ValueError("[CheckpointManager.save] The step must be >= 0, got " + std::to_string(step) + ".");
+    throw ValueError("[CheckpointManager.save] The step must be >= 0, got " + std::to_string(step) +
+                     ".");
   if (const auto latest = latest_step(); latest && step < *latest)
     throw ValueError("[CheckpointManager.save] Step " + std::to_string(step) +
                      " is older than the latest checkpoint (step " + std::to_string(*latest) +
@@ -178,8 +183,8 @@ void CheckpointManager::save(std::int64_t step, const Tree& tree, const WriteOpt
   if (steps.size() <= static_cast<std::size_t>(max_to_keep_)) return;
   for (std::size_t i = 0; i + static_cast<std::size_t>(max_to_keep_) < steps.size(); ++i)
     if (::unlink(path_of(steps[i]).c_str()) != 0 && errno != ENOENT)
-      system_error("CheckpointManager.save", "delete the old checkpoint " + quoted(path_of(steps[i])),
-                   errno);
+      system_error("CheckpointManager.save",
+                   "delete the old checkpoint " + quoted(path_of(steps[i])), errno);
   fsync_directory(directory_, "CheckpointManager.save");
 }
 

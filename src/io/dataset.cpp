@@ -11,8 +11,9 @@ namespace jute::io {
 Dataset::Dataset(Tree examples) : examples_(std::move(examples)) {
   const auto items = flatten_paths(examples_);
   if (items.empty())
-    throw ValueError("[Dataset] The examples Tree has no leaves; give it arrays such as "
-                     "{\"image\": u8[N,28,28], \"label\": i32[N]}.");
+    throw ValueError(
+        "[Dataset] The examples Tree has no leaves; give it arrays such as "
+        "{\"image\": u8[N,28,28], \"label\": i32[N]}.");
   auto joined = [](const Path& p) {
     std::string s;
     for (const auto& k : p) s += (s.empty() ? "" : "/") + k;
@@ -34,7 +35,9 @@ Dataset::Dataset(Tree examples) : examples_(std::move(examples)) {
 Dataset Dataset::map(std::function<Tree(Tree)> f) const {
   Dataset d = *this;
   if (transform_)
-    d.transform_ = [first = transform_, f = std::move(f)](Tree t) { return f(first(std::move(t))); };
+    d.transform_ = [first = transform_, f = std::move(f)](Tree t) {
+      return f(first(std::move(t)));
+    };
   else
     d.transform_ = std::move(f);
   return d;
@@ -85,8 +88,8 @@ Tree Epoch::operator[](std::int64_t i) const {
     const Array idx = slice_axis(order_, 0, start, stop);
     batch = tree_map([&](const Array& a) { return take(a, idx, 0); }, dataset_.examples_);
   } else {
-    batch = tree_map([&](const Array& a) { return slice_axis(a, 0, start, stop); },
-                     dataset_.examples_);
+    batch =
+        tree_map([&](const Array& a) { return slice_axis(a, 0, start, stop); }, dataset_.examples_);
   }
   return dataset_.transform_ ? dataset_.transform_(std::move(batch)) : batch;
 }

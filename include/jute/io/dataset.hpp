@@ -2,7 +2,8 @@
 //
 //   io::MnistSplit train = io::read_mnist(dir, "train");
 //   io::Dataset ds = io::Dataset(Tree{{"image", train.images}, {"label", train.labels}})
-//                        .map([](Tree b) { return b.set("image", io::scale_to_unit(b.get("image"))); });
+//                        .map([](Tree b) { return b.set("image",
+//                        io::scale_to_unit(b.get("image"))); });
 //   for (int epoch = 0; epoch < 10; ++epoch)
 //     for (const Tree& batch : ds.batches({.batch_size = 128, .drop_remainder = true},
 //                                         random::fold_in(key, epoch)))

@@ -1,8 +1,9 @@
 // jute/io/serialization.hpp — Trees to and from Flax's msgpack bytes (flax.serialization).
 //
 //   io::Bytes b = io::to_bytes(vars);                  // what flax.serialization.to_bytes writes
-//   Tree state = io::from_bytes(b);                    // any file Flax wrote, whatever its key order
-//   Tree params = io::from_bytes(model_shapes, b);     // checked against a target, path by path
+//   Tree state = io::from_bytes(b);                    // any file Flax wrote, whatever its key
+//   order Tree params = io::from_bytes(model_shapes, b);     // checked against a target, path by
+//   path
 //
 // Leaves: an Array is written as Flax writes a NumPy/JAX array (msgpack ext 1: shape, dtype name,
 // raw little-endian bytes); a weakly typed scalar (a C++ number, like a Python number in a Flax

@@ -1,0 +1,23 @@
+# Checks that every C++ file of the repository is formatted as .clang-format says.
+# Run as: cmake -DSOURCE_DIR=... -DCLANG_FORMAT=... -P clang_format.cmake
+set(sources)
+foreach(dir include src tests benchmarks docs/examples)
+  file(GLOB_RECURSE found "${SOURCE_DIR}/${dir}/*.cpp" "${SOURCE_DIR}/${dir}/*.hpp")
+  list(APPEND sources ${found})
+endforeach()
+list(SORT sources)
+set(unformatted)
+foreach(source IN LISTS sources)
+  execute_process(COMMAND "${CLANG_FORMAT}" --dry-run --Werror "${source}"
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 0)
+    file(RELATIVE_PATH relative "${SOURCE_DIR}" "${source}")
+    list(APPEND unformatted "${relative}")
+  endif()
+endforeach()
+if(unformatted)
+  list(JOIN unformatted "\n  " listed)
+  message(FATAL_ERROR "these files are not clang-formatted (run clang-format -i on them):\n  ${listed}")
+endif()
+list(LENGTH sources count)
+message(STATUS "${count} files formatted")
