@@ -79,7 +79,9 @@ void run_loop(std::int64_t n, const std::array<const T*, NIn>& in, const std::ar
   const auto dst = std::make_tuple(out[O]...);
   const std::array<T, NK> kk = k;
   const F body = f;
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC ivdep
+#endif
   for (std::int64_t i = 0; i < n; ++i) {
     const auto r = body(kk, std::get<I>(src)[i]...);
     ((std::get<O>(dst)[i] = r[O]), ...);

@@ -146,7 +146,9 @@ void log1p_chunk_portable(const float* __restrict in, std::int64_t m, float* __r
   for (std::int64_t i = 0; i < m; ++i) {
     // Outside the fast domain r is meaningless (but harmless) and gets recomputed.
     const double r = log_positive(1.0 + static_cast<double>(in[i]));
-    const bool bad = !in_fast_domain(in[i]) | near_float_midpoint(r);
+    // Both tests run (no short circuit), so the loop stays branch-free and vectorizes.
+    const bool bad =
+        static_cast<int>(!in_fast_domain(in[i])) | static_cast<int>(near_float_midpoint(r));
     redo[i] = static_cast<std::uint8_t>(bad);
     any |= static_cast<int>(bad);
     out[i] = static_cast<float>(r);
