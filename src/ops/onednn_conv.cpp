@@ -184,16 +184,23 @@ namespace {
 /// 1-thread time on a busy machine). The kernel gradient's parts are added in order.
 constexpr std::int64_t kBatchParts = 8;
 
-/// The sizes of an array's batch items: (input, output) images.
+/// The number of elements of one batch item of an array of `shape`.
 std::int64_t image_size(const Shape& shape, std::int64_t batch) { return numel_of(shape) / batch; }
 
 /// Calls f(part, i, first) for each part i of the batch (see kBatchParts), where `part` is the
 /// geometry of that part and `first` its first batch item, on jute's threads with one OpenMP
 /// thread each.
+struct BatchParts {
+  std::int64_t per, count;  // batch items per part (the last part may have fewer), parts
+};
+BatchParts batch_parts(std::int64_t batch) {
+  const std::int64_t per = (batch + kBatchParts - 1) / kBatchParts;
+  return {per, (batch + per - 1) / per};
+}
+
 template <class F>
 void for_batch_parts(const ConvGeometry& geo, F&& f) {
-  const std::int64_t per = (geo.batch + kBatchParts - 1) / kBatchParts;
-  const std::int64_t parts = (geo.batch + per - 1) / per;
+  const auto [per, parts] = batch_parts(geo.batch);
   parallel_for(parts, 1, [&](std::int64_t first, std::int64_t last) {
     const OneDnnThreads one(1);
     for (std::int64_t i = first; i < last; ++i) {
@@ -293,8 +300,7 @@ void input_grad(const ConvGeometry& geo, const float* g, const float* w, float* 
 }
 
 void kernel_grad(const ConvGeometry& geo, const float* x, const float* g, float* dw) {
-  const std::int64_t per = (geo.batch + kBatchParts - 1) / kBatchParts;
-  const std::int64_t parts = (geo.batch + per - 1) / per;
+  const std::int64_t parts = batch_parts(geo.batch).count;
   const std::int64_t x_image = image_size(geo.lhs_shape(), geo.batch);
   const std::int64_t g_image = image_size(geo.out_shape(), geo.batch);
   const std::int64_t w_size = numel_of(geo.rhs_shape());

@@ -603,13 +603,13 @@ bool total_less(T x, T y) {
   return x < y || (x == y && std::signbit(x) && !std::signbit(y));
 }
 
-/// categorical(replace = false) after categorical's checks: `ax` is the categories' axis and the
-/// first `lead` dimensions of `out_shape` hold the k draws of each batch position.
+/// categorical(replace = false) after categorical's checks: `ax` is the categories' axis,
+/// `batch` logits' shape without it, and the first `lead` dimensions of `out_shape` hold the k
+/// draws of each batch position.
 Array categorical_without_replacement(const Array& key, const Array& logits, int ax,
-                                      const Shape& out_shape, std::size_t lead) {
+                                      const Shape& batch, const Shape& out_shape,
+                                      std::size_t lead) {
   const Shape& ls = logits.shape();
-  Shape batch = ls;
-  batch.erase(batch.begin() + ax);
   if (!std::equal(batch.begin(), batch.end(),
                   out_shape.begin() + static_cast<std::ptrdiff_t>(lead)))
     throw ShapeError("[random.categorical] Without replacement, shape " +
@@ -691,7 +691,7 @@ Array categorical(const Array& key, const Array& logits, int axis,
   if (categories == 0)
     throw ShapeError("[random.categorical] logits of shape " + jute::detail::shape_str(ls) +
                      " have no categories along axis " + std::to_string(axis) + ".");
-  if (!replace) return categorical_without_replacement(key, logits, ax, out_shape, lead);
+  if (!replace) return categorical_without_replacement(key, logits, ax, batch, out_shape, lead);
   // The Gumbel noise has shape (*prefix, *tail with the categories inserted at ax).
   Shape gshape(out_shape.begin(), out_shape.begin() + static_cast<std::ptrdiff_t>(lead));
   for (std::size_t d = 0; d < batch.size(); ++d) {
